@@ -1,0 +1,1 @@
+"""Generation side of sxs: model registry, vLLM launch, OpenAI-compatible generation client."""

@@ -1,0 +1,57 @@
+"""The protocol every judge backend implements: one prompt in one order → one reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from judges.verdicts import Order, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeCall:
+    """One presentation of a pair to the judge: `first` is shown as Answer1."""
+
+    pair_id: str
+    order: Order
+    instruction: str
+    first: str
+    second: str
+    prompt: str
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeReply:
+    """What the judge said. `verdict` is None when its output is not a valid verdict.
+
+    `score_1` / `score_2` record the judge's evidence per answer where it has one: the
+    log-probabilities of '1' and '2' (openai, logprobs mode) or chrF to the reference
+    (reference judge).
+    """
+
+    raw: str
+    verdict: Verdict | None
+    score_1: float | None = None
+    score_2: float | None = None
+
+
+class Judge(Protocol):
+    """A judge backend.
+
+    `identity` names everything that makes two verdicts comparable (backend, judge model,
+    mode) and is part of the cache key; `cacheable` says whether replies are worth storing;
+    `uses_reference` whether the pair's reference answer changes the verdict.
+    """
+
+    identity: str
+    cacheable: bool
+    uses_reference: bool
+
+    async def judge(self, call: JudgeCall) -> JudgeReply:
+        """Judge one presentation; raise a `JudgeError` rather than invent a verdict."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...

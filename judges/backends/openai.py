@@ -1,0 +1,235 @@
+"""Judge through any OpenAI-compatible server (vLLM first).
+
+Modes:
+- `generate`: greedy decoding of at most 2 tokens, parsed strictly as '1' or '2'.
+- `logprobs`: one greedy token with `top_logprobs`; the verdict is whichever of '1' and '2'
+  has the higher log-probability (tokens compared after stripping whitespace); both are
+  recorded. Neither among the top tokens → an invalid verdict, raw output kept.
+
+Failures, documented behaviour:
+- connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried
+  with exponential backoff and jitter, at most `max_attempts` times, then raise
+  `JudgeUnavailableError` naming the endpoint;
+- any other HTTP 4xx (unknown model, bad request) raises `JudgeRequestRejectedError` at once;
+- a JSON answer without the expected fields (no choices, no logprobs in logprobs mode) raises
+  `JudgeProtocolError` at once: the server cannot serve this mode.
+None of them ever becomes a verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from judges.backends.base import JudgeCall, JudgeReply
+from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
+from judges.verdicts import Verdict, parse_verdict
+
+
+class JudgeMode(StrEnum):
+    """How a verdict is read from the judge model."""
+
+    GENERATE = "generate"
+    LOGPROBS = "logprobs"
+
+
+class ApiKind(StrEnum):
+    """Raw-prompt completions, or chat completions through the server's chat template."""
+
+    COMPLETIONS = "completions"
+    CHAT = "chat"
+
+
+class OpenAIJudgeConfig(BaseModel):
+    """Settings of the `openai` judge backend."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["openai"] = "openai"
+    base_url: str = Field(
+        description="server root including /v1", examples=["http://127.0.0.1:8000/v1"]
+    )
+    model: str = Field(min_length=1, description="the judge model's name on the server")
+    mode: JudgeMode = JudgeMode.GENERATE
+    api: ApiKind = ApiKind.COMPLETIONS
+    api_key: SecretStr | None = None
+    concurrency: int = Field(default=64, ge=1, le=1024, description="requests in flight")
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=20, description="tries per request")
+    backoff_initial_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=8.0, ge=0)
+    top_logprobs: int = Field(default=20, ge=2, le=20)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = httpx.URL(value)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
+        return value.rstrip("/")
+
+
+class _TransientError(Exception):
+    """A failure worth retrying."""
+
+
+class OpenAIJudge:
+    """A judge model behind an OpenAI-compatible /v1/completions or /v1/chat/completions."""
+
+    cacheable = True
+    uses_reference = False
+
+    def __init__(
+        self, config: OpenAIJudgeConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.config = config
+        self.identity = f"openai|{config.model}|{config.mode}|{config.api}"
+        path = "/completions" if config.api is ApiKind.COMPLETIONS else "/chat/completions"
+        self.endpoint = config.base_url + path
+        headers = {}
+        if config.api_key is not None:
+            headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=config.timeout_s,
+            limits=httpx.Limits(
+                max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+            ),
+            transport=transport,
+        )
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    async def judge(self, call: JudgeCall) -> JudgeReply:
+        """Send one prompt, greedy, and read the verdict as the mode says."""
+        data = await self._post_with_retries(self._body(call.prompt))
+        try:
+            return self._reply(data)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise JudgeProtocolError(self._unexpected_shape(error)) from None
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    def _body(self, prompt: str) -> dict[str, Any]:
+        config = self.config
+        body: dict[str, Any] = {"model": config.model, "temperature": 0.0}
+        if config.api is ApiKind.COMPLETIONS:
+            body["prompt"] = prompt
+        else:
+            body["messages"] = [{"role": "user", "content": prompt}]
+        if config.mode is JudgeMode.GENERATE:
+            body["max_tokens"] = 2
+        else:
+            body["max_tokens"] = 1
+            if config.api is ApiKind.COMPLETIONS:
+                body["logprobs"] = config.top_logprobs
+            else:
+                body["logprobs"] = True
+                body["top_logprobs"] = config.top_logprobs
+        return body
+
+    def _reply(self, data: Any) -> JudgeReply:
+        choice = data["choices"][0]
+        chat = self.config.api is ApiKind.CHAT
+        raw = (choice["message"]["content"] if chat else choice["text"]) or ""
+        if not isinstance(raw, str):
+            raise TypeError("the answer text is not a string")
+        if self.config.mode is JudgeMode.GENERATE:
+            return JudgeReply(raw=raw, verdict=parse_verdict(raw))
+        if chat:
+            entries = choice["logprobs"]["content"][0]["top_logprobs"]
+            top = [(entry["token"], float(entry["logprob"])) for entry in entries]
+        else:
+            top = [(t, float(lp)) for t, lp in choice["logprobs"]["top_logprobs"][0].items()]
+        verdict, logprob_1, logprob_2 = verdict_from_logprobs(top)
+        return JudgeReply(raw=raw, verdict=verdict, score_1=logprob_1, score_2=logprob_2)
+
+    def _unexpected_shape(self, error: Exception) -> str:
+        needs = "choices[0].logprobs" if self.config.mode is JudgeMode.LOGPROBS else "choices[0]"
+        hint = (
+            " Does the server return logprobs (vLLM: --max-logprobs >= top_logprobs)? "
+            "Otherwise use mode 'generate'."
+            if self.config.mode is JudgeMode.LOGPROBS
+            else ""
+        )
+        return (
+            f"{self.endpoint} answered without {needs} for model {self.config.model!r} "
+            f"({type(error).__name__}: {error}).{hint}"
+        )
+
+    async def _post_with_retries(self, body: dict[str, Any]) -> Any:
+        config = self.config
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(config.max_attempts),
+                wait=wait_exponential_jitter(
+                    initial=config.backoff_initial_s, max=config.backoff_max_s
+                ),
+                retry=retry_if_exception_type(_TransientError),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._post_once(body)
+        except _TransientError as error:
+            raise JudgeUnavailableError(
+                f"judge endpoint {self.endpoint} (model {config.model!r}) failed after "
+                f"{config.max_attempts} attempts: {error}. Is the server running and "
+                "reachable? Check the base URL."
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _post_once(self, body: dict[str, Any]) -> Any:
+        async with self._slots:
+            try:
+                response = await self._client.post(self.endpoint, json=body)
+            except httpx.TimeoutException:
+                raise _TransientError(f"timed out after {self.config.timeout_s:g} s") from None
+            except httpx.TransportError as error:
+                raise _TransientError(f"{type(error).__name__}: {error}") from None
+        status = response.status_code
+        if status in (408, 429) or status >= 500:
+            raise _TransientError(f"HTTP {status}: {response.text[:200]}")
+        if status >= 400:
+            raise JudgeRequestRejectedError(
+                f"judge endpoint {self.endpoint} refused model {self.config.model!r} with "
+                f"HTTP {status}: {response.text[:300]}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise _TransientError(f"the body is not JSON: {response.text[:120]!r}") from None
+
+
+def verdict_from_logprobs(
+    top: Iterable[tuple[str, float]],
+) -> tuple[Verdict | None, float | None, float | None]:
+    """The verdict from top-token log-probabilities, with those of '1' and '2' (or None).
+
+    Tokens are compared after stripping whitespace (' 1' counts as '1'); the more likely digit
+    wins; equal or both absent → no verdict.
+    """
+    best: dict[str, float] = {}
+    for token, logprob in top:
+        digit = token.strip()
+        if digit in ("1", "2") and logprob > best.get(digit, float("-inf")):
+            best[digit] = logprob
+    logprob_1, logprob_2 = best.get("1"), best.get("2")
+    if logprob_1 is None and logprob_2 is None:
+        return None, None, None
+    if logprob_2 is None or (logprob_1 is not None and logprob_1 > logprob_2):
+        return Verdict.FIRST, logprob_1, logprob_2
+    if logprob_1 is None or logprob_2 > logprob_1:
+        return Verdict.SECOND, logprob_1, logprob_2
+    return None, logprob_1, logprob_2

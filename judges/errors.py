@@ -1,0 +1,44 @@
+"""Named errors of the judging side; each message says what is wrong and how to fix it."""
+
+
+class JudgeError(Exception):
+    """Base class of every error raised by `judges`."""
+
+
+class InputFileError(JudgeError):
+    """A JSONL input file is malformed; the message names the file and the line."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
+class TemplateError(JudgeError):
+    """A judge prompt template lacks a placeholder or has an unknown one."""
+
+
+class JudgeUnavailableError(JudgeError):
+    """The judge endpoint failed (network, timeout, 5xx, malformed JSON) after every retry."""
+
+
+class JudgeRequestRejectedError(JudgeError):
+    """The judge endpoint refused the request (4xx): retrying cannot help."""
+
+
+class JudgeProtocolError(JudgeError):
+    """The judge endpoint answered, but not in the shape the mode needs (e.g. no logprobs)."""
+
+
+class MissingReferenceError(JudgeError):
+    """The reference judge was asked to judge a pair that has no reference answer."""
+
+
+class ReplayMissingError(JudgeError):
+    """The replay judge has no recorded verdict for a pair and order it was asked about."""
+
+
+class NothingToCompareError(JudgeError):
+    """Two label sets share no labelled item."""

@@ -1,0 +1,74 @@
+"""Reading and writing JSONL files: validated line by line, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from judges.errors import InputFileError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_models(
+    path: Path, model: type[M], context: dict[str, Any] | None = None
+) -> list[tuple[int, M]]:
+    """Every non-blank line of `path` validated as `model`, with its 1-based line number.
+
+    `context` is passed to the model's validators.
+
+    Raises `InputFileError` naming the file, the line and the field at the first bad line.
+    """
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        raise InputFileError(str(path), None, f"cannot open: {error.strerror}") from None
+    rows: list[tuple[int, M]] = []
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputFileError(str(path), number, f"not valid JSON ({error.msg})") from None
+            if not isinstance(data, dict):
+                raise InputFileError(str(path), number, "expected a JSON object")
+            try:
+                rows.append((number, model.model_validate(data, context=context)))
+            except ValidationError as error:
+                raise InputFileError(str(path), number, _first_problem(error)) from None
+    if not rows:
+        raise InputFileError(str(path), None, "the file holds no records")
+    return rows
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    message = first["msg"].removeprefix("Value error, ")
+    return f"field {field!r}: {message}{more}"
+
+
+def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write `records` as JSONL to `path` atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return count

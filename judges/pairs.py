@@ -1,0 +1,71 @@
+"""The pairs to judge: an instruction and two responses, read from JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from judges.errors import InputFileError
+from judges.jsonl import read_models
+
+
+class Pair(BaseModel):
+    """One comparison: is `response_a` better than `response_b` for `instruction`?
+
+    `reference` is needed only by the reference judge.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(default="", description="unique within a file; the line number if absent")
+    instruction: str = Field(min_length=1)
+    response_a: str
+    response_b: str
+    language: str | None = None
+    reference: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("instruction")
+    @classmethod
+    def _instruction_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty; every pair needs an instruction")
+        return value
+
+    @field_validator("response_a", "response_b")
+    @classmethod
+    def _response_not_blank(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip() and not (info.context or {}).get("allow_empty", False):
+            raise ValueError(
+                "is empty; fix or drop the line, or pass --allow-empty to judge empty "
+                "responses as they are"
+            )
+        return value
+
+    @property
+    def identical(self) -> bool:
+        """Identical responses (up to surrounding whitespace) are a tie by definition."""
+        return self.response_a.strip() == self.response_b.strip()
+
+
+def read_pairs(path: Path, *, allow_empty: bool = False) -> list[Pair]:
+    """All pairs of a JSONL file; ids default to line numbers and must be unique.
+
+    An empty response is an error naming its line unless `allow_empty`.
+    """
+    pairs: list[Pair] = []
+    seen: dict[str, int] = {}
+    for number, pair in read_models(path, Pair, context={"allow_empty": allow_empty}):
+        if not pair.id:
+            pair = pair.model_copy(update={"id": str(number)})
+        if pair.id in seen:
+            problem = f"id {pair.id!r} repeats line {seen[pair.id]}; ids must be unique"
+            raise InputFileError(str(path), number, problem)
+        seen[pair.id] = number
+        pairs.append(pair)
+    return pairs

@@ -1,0 +1,91 @@
+"""Per-pair results as JSONL records, written by `sxs judge` and read back by the replay judge."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from judges.statistics import JudgedPair
+from judges.sxs import JudgedCall, PairResult
+from judges.verdicts import Outcome
+
+
+class Label(StrEnum):
+    """A preference label as used for agreement: A better, B better, or a tie."""
+
+    A = "1"
+    B = "2"
+    TIE = "tie"
+
+
+_LABELS = {Outcome.WIN: Label.A, Outcome.LOSS: Label.B, Outcome.TIE: Label.TIE}
+
+
+def label_of(outcome: Outcome) -> Label | None:
+    """The agreement label of an outcome; None for invalid pairs."""
+    return _LABELS.get(outcome)
+
+
+class RecordedCall(BaseModel):
+    """One judge reply as stored in a results file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    raw: str
+    verdict: str | None = None
+    score_1: float | None = None
+    score_2: float | None = None
+    attempts: int = 0
+    cached: bool = False
+
+
+class RecordedPair(BaseModel):
+    """One line of a results file (fields beyond these are ignored on reading)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    outcome: Outcome
+    ab: RecordedCall | None = None
+    ba: RecordedCall | None = None
+
+
+def _call_record(call: JudgedCall | None) -> dict[str, Any] | None:
+    if call is None:
+        return None
+    reply = call.reply
+    return {
+        "raw": reply.raw,
+        "verdict": reply.verdict.value if reply.verdict is not None else None,
+        "score_1": reply.score_1,
+        "score_2": reply.score_2,
+        "attempts": call.attempts,
+        "cached": call.cached,
+    }
+
+
+def result_record(result: PairResult) -> dict[str, Any]:
+    """The JSON-ready record of one pair's result."""
+    label = label_of(result.outcome)
+    return {
+        "id": result.pair.id,
+        "language": result.pair.language,
+        "outcome": result.outcome.value,
+        "score": result.outcome.score,
+        "label": label.value if label is not None else None,
+        "identical": result.identical,
+        "ab": _call_record(result.ab),
+        "ba": _call_record(result.ba),
+    }
+
+
+def judged_pair(result: PairResult) -> JudgedPair:
+    """What statistics need of a result."""
+    return JudgedPair(
+        outcome=result.outcome,
+        ab=result.ab.verdict if result.ab else None,
+        ba=result.ba.verdict if result.ba else None,
+        identical=result.identical,
+    )

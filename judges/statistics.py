@@ -1,0 +1,102 @@
+"""Statistics of a set of judged pairs: discounted-tie score, counts, CI, position effects.
+
+Confidence interval: percentile bootstrap over pairs. The per-pair scores (1 / 0.5 / 0) of the
+valid pairs are resampled with replacement `samples` times (numpy's PCG64 seeded with `seed`),
+and the interval is the (1 - confidence)/2 and (1 + confidence)/2 percentiles of the resampled
+means (linear interpolation). Invalid pairs are excluded before resampling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from judges.verdicts import Outcome, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedPair:
+    """What statistics need of one pair: its outcome and the two verdicts (None if absent)."""
+
+    outcome: Outcome
+    ab: Verdict | None = None
+    ba: Verdict | None = None
+    identical: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Scores in percent of model A against model B; None where nothing is valid."""
+
+    pairs: int
+    wins: int
+    ties: int
+    losses: int
+    invalid: int
+    identical: int
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    order_consistency: float | None
+    first_position_preference: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def discounted_tie_score(outcomes: Iterable[Outcome]) -> float | None:
+    """Mean of win 1 / tie 0.5 / loss 0 in percent over the valid outcomes."""
+    values = [o.score for o in outcomes if o.score is not None]
+    return 100.0 * sum(values) / len(values) if values else None
+
+
+def bootstrap_interval(
+    scores: Sequence[float], *, samples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile-bootstrap interval of the mean of `scores` (in the same unit)."""
+    if not scores:
+        return None
+    import numpy as np
+
+    values = np.asarray(scores, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def summarize(
+    pairs: Sequence[JudgedPair], *, samples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> Summary:
+    """Counts, score and bootstrap CI, order consistency and first-position preference.
+
+    - order consistency: among pairs judged in both orders with two valid verdicts, the share
+      whose two verdicts pick the same response (a win or a loss rather than a tie);
+    - first-position preference: among all valid verdicts, the share that chose Answer1
+      (50 means no position bias).
+    """
+    counts = {outcome: 0 for outcome in Outcome}
+    for pair in pairs:
+        counts[pair.outcome] += 1
+    valid = [100.0 * s for s in (p.outcome.score for p in pairs) if s is not None]
+    interval = bootstrap_interval(valid, samples=samples, confidence=confidence, seed=seed)
+    judged = [p for p in pairs if not p.identical and p.outcome is not Outcome.INVALID]
+    consistent = sum(p.outcome is not Outcome.TIE for p in judged)
+    verdicts = [v for p in pairs for v in (p.ab, p.ba) if v is not None]
+    first = sum(v is Verdict.FIRST for v in verdicts)
+    return Summary(
+        pairs=len(pairs),
+        wins=counts[Outcome.WIN],
+        ties=counts[Outcome.TIE],
+        losses=counts[Outcome.LOSS],
+        invalid=counts[Outcome.INVALID],
+        identical=sum(p.identical for p in pairs),
+        score=discounted_tie_score(p.outcome for p in pairs),
+        ci_low=interval[0] if interval else None,
+        ci_high=interval[1] if interval else None,
+        order_consistency=100.0 * consistent / len(judged) if judged else None,
+        first_position_preference=100.0 * first / len(verdicts) if verdicts else None,
+    )

@@ -1,0 +1,162 @@
+"""The order-swapped side-by-side protocol over many pairs.
+
+Each pair (A, B) is shown to the judge as (A, B) and as (B, A). Identical responses are a tie
+with no judge call. An output that is not a verdict is asked again, at most `parse_attempts`
+times in all, then recorded as invalid. Every reply is stored in the cache as it comes (in
+small batches, and always before an error or interruption propagates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from judges.backends.base import Judge, JudgeCall, JudgeReply
+from judges.cache import JudgmentCache, judgment_key
+from judges.pairs import Pair
+from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
+from judges.verdicts import Order, Outcome, Verdict, outcome_of
+
+_FLUSH_EVERY = 256
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedCall:
+    """A judge reply for one order; `attempts` = judge calls made (0 when cached)."""
+
+    reply: JudgeReply
+    attempts: int
+    cached: bool
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The parsed verdict, None when invalid."""
+        return self.reply.verdict
+
+
+@dataclass(frozen=True, slots=True)
+class PairResult:
+    """The outcome for A of one pair; `ab` and `ba` are None for identical responses."""
+
+    pair: Pair
+    outcome: Outcome
+    ab: JudgedCall | None
+    ba: JudgedCall | None
+
+    @property
+    def identical(self) -> bool:
+        """Whether the pair was a tie by identity, with no judge call."""
+        return self.ab is None
+
+
+@dataclass(slots=True)
+class RunCounts:
+    """What a run cost: judge calls made (retries included) and replies from the cache."""
+
+    judge_calls: int = 0
+    cache_hits: int = 0
+    parse_retries: int = 0
+
+
+def presentations(pair: Pair, template: JudgeTemplate) -> tuple[JudgeCall, JudgeCall]:
+    """The pair rendered in both orders: (A as Answer1, B as Answer1)."""
+
+    def shown(order: Order, first: str, second: str) -> JudgeCall:
+        prompt = template.render(pair.instruction, first, second)
+        return JudgeCall(pair.id, order, pair.instruction, first, second, prompt, pair.reference)
+
+    ab = shown(Order.AB, pair.response_a, pair.response_b)
+    ba = shown(Order.BA, pair.response_b, pair.response_a)
+    return ab, ba
+
+
+class SideBySide:
+    """Runs the protocol for a judge, a template and an optional cache."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        *,
+        template: JudgeTemplate = PAPER_TEMPLATE,
+        cache: JudgmentCache | None = None,
+        parse_attempts: int = 3,
+        concurrency: int = 64,
+    ) -> None:
+        if parse_attempts < 1 or concurrency < 1:
+            raise ValueError("parse_attempts and concurrency must be at least 1")
+        self.judge = judge
+        self.template = template
+        self.cache = cache if judge.cacheable else None
+        self.parse_attempts = parse_attempts
+        self.concurrency = concurrency
+        self.counts = RunCounts()
+        self._known: dict[str, JudgeReply] = {}
+        self._unsaved: dict[str, JudgeReply] = {}
+
+    async def run(
+        self, pairs: Sequence[Pair], on_result: Callable[[PairResult], None] | None = None
+    ) -> list[PairResult]:
+        """Judge every pair; results in input order. Errors propagate after saving."""
+        calls = [presentations(pair, self.template) for pair in pairs]
+        keys = [(self._key(ab), self._key(ba)) for ab, ba in calls]
+        if self.cache is not None:
+            self._known.update(self.cache.get_many(k for pair_keys in keys for k in pair_keys))
+        results: list[PairResult | None] = [None] * len(pairs)
+        indices = iter(range(len(pairs)))
+
+        async def worker() -> None:
+            for index in indices:
+                result = await self._judge_pair(pairs[index], calls[index], keys[index])
+                results[index] = result
+                if on_result is not None:
+                    on_result(result)
+
+        tasks = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(pairs)))]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._flush()
+        return [result for result in results if result is not None]
+
+    def _key(self, call: JudgeCall) -> str:
+        judge = self.judge
+        return judgment_key(judge.identity, self.template.hash, call, judge.uses_reference)
+
+    async def _judge_pair(
+        self, pair: Pair, calls: tuple[JudgeCall, JudgeCall], keys: tuple[str, str]
+    ) -> PairResult:
+        if pair.identical:
+            return PairResult(pair, Outcome.TIE, None, None)
+        ab, ba = await asyncio.gather(
+            self._judge_call(calls[0], keys[0]), self._judge_call(calls[1], keys[1])
+        )
+        return PairResult(pair, outcome_of(ab.verdict, ba.verdict), ab, ba)
+
+    async def _judge_call(self, call: JudgeCall, key: str) -> JudgedCall:
+        known = self._known.get(key)
+        if known is not None:
+            self.counts.cache_hits += 1
+            return JudgedCall(known, attempts=0, cached=True)
+        attempts = 0
+        while True:
+            attempts += 1
+            self.counts.judge_calls += 1
+            reply = await self.judge.judge(call)
+            if reply.verdict is not None or attempts >= self.parse_attempts:
+                break
+            self.counts.parse_retries += 1
+        self._known[key] = reply
+        if self.cache is not None:
+            self._unsaved[key] = reply
+            if len(self._unsaved) >= _FLUSH_EVERY:
+                self._flush()
+        return JudgedCall(reply, attempts=attempts, cached=False)
+
+    def _flush(self) -> None:
+        if self.cache is not None and self._unsaved:
+            self.cache.put_many(self.judge.identity, self.template.hash, self._unsaved)
+            self._unsaved = {}

@@ -1,0 +1,17 @@
+"""The `sxs` command line. Each command lives in its own module; errors become one line."""
+
+from __future__ import annotations
+
+import typer
+
+from service import judge_commands
+
+app = typer.Typer(
+    name="sxs",
+    help="Side-by-side evaluation of multilingual instruction following.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("judge")(judge_commands.judge)
+app.command("agreement")(judge_commands.agreement)

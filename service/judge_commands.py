@@ -1,0 +1,260 @@
+"""`sxs judge` and `sxs agreement`: the SxS protocol over a JSONL file of pairs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from judges.agreement import agreement as compute_agreement
+from judges.agreement import read_labels
+from judges.backends.base import Judge
+from judges.backends.factory import JudgeConfig, build_judge
+from judges.backends.openai import ApiKind, JudgeMode
+from judges.cache import JudgmentCache
+from judges.jsonl import write_records
+from judges.pairs import Pair, read_pairs
+from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
+from judges.results import judged_pair, result_record
+from judges.statistics import Summary, summarize
+from judges.sxs import PairResult, SideBySide
+from service.user_errors import EXIT_BAD_INPUT, fail, setting_problem, user_errors
+
+
+class Backend(StrEnum):
+    """The judge backends `sxs judge` can use."""
+
+    OPENAI = "openai"
+    REFERENCE = "reference"
+    REPLAY = "replay"
+
+
+_OPTIONS = {
+    "base_url": "--base-url",
+    "model": "--model",
+    "path": "--replay",
+    "concurrency": "--concurrency",
+    "timeout_s": "--timeout",
+    "max_attempts": "--max-attempts",
+}
+_JUDGE_CONFIG: TypeAdapter[JudgeConfig] = TypeAdapter(JudgeConfig)
+
+
+def judge(
+    pairs_file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL: instruction, response_a, response_b [, id, language, reference]"
+        ),
+    ],
+    backend: Annotated[Backend, typer.Option("--backend", "-b", help="who judges")],
+    base_url: Annotated[
+        str | None, typer.Option(envvar="SXS_JUDGE_URL", help="openai: server root with /v1")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(envvar="SXS_JUDGE_MODEL", help="openai: judge model name")
+    ] = None,
+    mode: Annotated[
+        JudgeMode, typer.Option(help="openai: read a digit or compare logprobs")
+    ] = JudgeMode.GENERATE,
+    api: Annotated[
+        ApiKind, typer.Option(help="openai: raw prompt or chat template")
+    ] = ApiKind.COMPLETIONS,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="SXS_JUDGE_API_KEY", help="openai: bearer token", show_default=False),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="judge requests in flight")] = 64,
+    timeout: Annotated[float, typer.Option(help="openai: seconds per request")] = 60.0,
+    max_attempts: Annotated[int, typer.Option(help="openai: tries per request")] = 4,
+    replay: Annotated[Path | None, typer.Option(help="replay: results file to read")] = None,
+    template: Annotated[
+        Path | None, typer.Option(help="judge prompt file (default: the paper's Figure 9)")
+    ] = None,
+    parse_attempts: Annotated[
+        int,
+        typer.Option(
+            min=1, help="asks per order before an output that is no verdict counts invalid"
+        ),
+    ] = 3,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="per-pair results JSONL [default: ./<pairs stem>.judged.jsonl]"),
+    ] = None,
+    db: Annotated[Path, typer.Option(envvar="SXS_DB", help="SQLite store of judgments")] = Path(
+        ".sxs/sxs.db"
+    ),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="neither read nor store")] = False,
+    bootstrap_samples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 2000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="judge empty responses as they are instead of refusing"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Judge every pair in both orders and report model A's discounted-tie score vs B."""
+    with user_errors():
+        pairs = read_pairs(pairs_file, allow_empty=allow_empty)
+        config = _judge_config(
+            backend,
+            base_url=base_url,
+            model=model,
+            mode=mode,
+            api=api,
+            api_key=api_key,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            max_attempts=max_attempts,
+            path=replay,
+        )
+        prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
+        cache = None if no_cache else JudgmentCache(db)
+        sxs = SideBySide(
+            build_judge(config),
+            template=prompt,
+            cache=cache,
+            parse_attempts=parse_attempts,
+            concurrency=concurrency,
+        )
+        try:
+            results = asyncio.run(_judge_with_progress(sxs, pairs))
+        except BaseException:
+            _report_saved(sxs, cache)
+            raise
+        summary = summarize([judged_pair(r) for r in results], samples=bootstrap_samples, seed=seed)
+        destination = out or Path(f"{pairs_file.stem}.judged.jsonl")
+        write_records(destination, (result_record(r) for r in results))
+    _print_summary(summary, sxs, pairs_file, destination, as_json)
+
+
+def agreement(
+    first: Annotated[Path, typer.Argument(help="JSONL labels: {id, label: '1' | '2' | 'tie'}")],
+    second: Annotated[Path, typer.Argument(help="the other labels, same ids")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Judge–human agreement (paper, Appendix D): 1 same pick, 0.5 one tie, 0 opposite."""
+    with user_errors():
+        result = compute_agreement(read_labels(first), read_labels(second))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "agreement": result.percent,
+                    "n": result.n,
+                    "only_first": result.only_first,
+                    "only_second": result.only_second,
+                    "unlabelled": result.unlabelled,
+                }
+            )
+        )
+        return
+    typer.echo(f"agreement {result.percent:.1f}%  n={result.n}")
+    skipped = result.only_first + result.only_second + result.unlabelled
+    if skipped:
+        typer.echo(
+            f"not compared: {result.only_first} ids only in {first}, {result.only_second} only "
+            f"in {second}, {result.unlabelled} with a null label"
+        )
+
+
+def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
+    wanted = {
+        Backend.OPENAI: (
+            "base_url",
+            "model",
+            "mode",
+            "api",
+            "api_key",
+            "concurrency",
+            "timeout_s",
+            "max_attempts",
+        ),
+        Backend.REFERENCE: (),
+        Backend.REPLAY: ("path",),
+    }[backend]
+    values = {k: v for k, v in settings.items() if k in wanted and v is not None}
+    try:
+        return _JUDGE_CONFIG.validate_python({"kind": backend.value, **values})
+    except ValidationError as error:
+        raise fail(
+            f"backend {backend.value}: {setting_problem(error, _OPTIONS)}", EXIT_BAD_INPUT
+        ) from None
+
+
+async def _judge_with_progress(sxs: SideBySide, pairs: list[Pair]) -> list[PairResult]:
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    judge: Judge = sxs.judge
+    with progress:
+        task = progress.add_task("judging", total=len(pairs))
+        try:
+            return await sxs.run(pairs, on_result=lambda _: progress.advance(task))
+        finally:
+            await judge.aclose()
+
+
+def _report_saved(sxs: SideBySide, cache: JudgmentCache | None) -> None:
+    made = sxs.counts.judge_calls
+    if cache is not None and made:
+        typer.echo(
+            f"{made} judge replies made before stopping are saved in {cache.path}; "
+            "run the same command again to continue from there",
+            err=True,
+        )
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _print_summary(
+    summary: Summary, sxs: SideBySide, pairs_file: Path, results: Path, as_json: bool
+) -> None:
+    counts = sxs.counts
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    **summary.as_dict(),
+                    "judge": sxs.judge.identity,
+                    "template": sxs.template.hash,
+                    "judge_calls": counts.judge_calls,
+                    "cache_hits": counts.cache_hits,
+                    "parse_retries": counts.parse_retries,
+                    "results": str(results),
+                }
+            )
+        )
+        return
+    table = Table(title=f"sxs judge · {pairs_file.name} · {sxs.judge.identity}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    interval = f"[{_percent(summary.ci_low)}, {_percent(summary.ci_high)}]"
+    table.add_row("pairs", str(summary.pairs))
+    table.add_row("score of A vs B (%)", f"{_percent(summary.score)}  95% CI {interval}")
+    table.add_row("wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
+    table.add_row("invalid (excluded)", str(summary.invalid))
+    table.add_row("identical (tie, no call)", str(summary.identical))
+    table.add_row("order consistency (%)", _percent(summary.order_consistency))
+    table.add_row("first-position preference (%)", _percent(summary.first_position_preference))
+    table.add_row("judge calls / cache hits", f"{counts.judge_calls} / {counts.cache_hits}")
+    table.add_row("template", f"{sxs.template.name} ({sxs.template.hash})")
+    Console().print(table)
+    typer.echo(f"results: {results}")

@@ -1,0 +1,44 @@
+"""Turning the project's named errors into one-line CLI messages and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from pydantic import ValidationError
+
+from judges.errors import (
+    InputFileError,
+    JudgeError,
+    NothingToCompareError,
+    TemplateError,
+)
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+_INPUT_ERRORS = (InputFileError, TemplateError, NothingToCompareError)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print `error: message` on stderr; the returned Exit is for the caller to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def setting_problem(error: ValidationError, options: dict[str, str]) -> str:
+    """The first problem of a settings model, named by its command-line option."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    return f"{options.get(field, field)}: {first['msg']}"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input exits 2, a failed backend exits 1, each with a single line on stderr."""
+    try:
+        yield
+    except _INPUT_ERRORS as error:
+        raise fail(str(error), EXIT_BAD_INPUT) from None
+    except JudgeError as error:
+        raise fail(str(error), EXIT_FAILED) from None

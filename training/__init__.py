@@ -1,0 +1,1 @@
+"""Training side of sxs: parallel datasets, language mixtures, LoRA fine-tuning."""
