@@ -16,12 +16,8 @@ from judges.errors import InputFileError
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_models(
-    path: Path, model: type[M], context: dict[str, Any] | None = None
-) -> list[tuple[int, M]]:
+def read_models(path: Path, model: type[M]) -> list[tuple[int, M]]:
     """Every non-blank line of `path` validated as `model`, with its 1-based line number.
-
-    `context` is passed to the model's validators.
 
     Raises `InputFileError` naming the file, the line and the field at the first bad line.
     """
@@ -41,7 +37,7 @@ def read_models(
             if not isinstance(data, dict):
                 raise InputFileError(str(path), number, "expected a JSON object")
             try:
-                rows.append((number, model.model_validate(data, context=context)))
+                rows.append((number, model.model_validate(data)))
             except ValidationError as error:
                 raise InputFileError(str(path), number, _first_problem(error)) from None
     if not rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from judges.errors import InputFileError
 from judges.jsonl import read_models
@@ -37,16 +37,6 @@ class Pair(BaseModel):
             raise ValueError("is empty; every pair needs an instruction")
         return value
 
-    @field_validator("response_a", "response_b")
-    @classmethod
-    def _response_not_blank(cls, value: str, info: ValidationInfo) -> str:
-        if not value.strip() and not (info.context or {}).get("allow_empty", False):
-            raise ValueError(
-                "is empty; fix or drop the line, or pass --allow-empty to judge empty "
-                "responses as they are"
-            )
-        return value
-
     @property
     def identical(self) -> bool:
         """Identical responses (up to surrounding whitespace) are a tie by definition."""
@@ -60,7 +50,14 @@ def read_pairs(path: Path, *, allow_empty: bool = False) -> list[Pair]:
     """
     pairs: list[Pair] = []
     seen: dict[str, int] = {}
-    for number, pair in read_models(path, Pair, context={"allow_empty": allow_empty}):
+    for number, pair in read_models(path, Pair):
+        for name in ("response_a", "response_b"):
+            if not allow_empty and not getattr(pair, name).strip():
+                problem = (
+                    f"field {name!r} is empty; fix or drop the line, or pass --allow-empty "
+                    "to judge empty responses as they are"
+                )
+                raise InputFileError(str(path), number, problem)
         if not pair.id:
             pair = pair.model_copy(update={"id": str(number)})
         if pair.id in seen:

@@ -52,11 +52,13 @@ class PairResult:
 
 @dataclass(slots=True)
 class RunCounts:
-    """What a run cost: judge calls made (retries included) and replies from the cache."""
+    """What a run cost: judge replies received (parse retries included), replies taken from
+    the cache, and replies written to it."""
 
     judge_calls: int = 0
     cache_hits: int = 0
     parse_retries: int = 0
+    stored: int = 0
 
 
 def presentations(pair: Pair, template: JudgeTemplate) -> tuple[JudgeCall, JudgeCall]:
@@ -144,8 +146,8 @@ class SideBySide:
         attempts = 0
         while True:
             attempts += 1
-            self.counts.judge_calls += 1
             reply = await self.judge.judge(call)
+            self.counts.judge_calls += 1
             if reply.verdict is not None or attempts >= self.parse_attempts:
                 break
             self.counts.parse_retries += 1
@@ -159,4 +161,5 @@ class SideBySide:
     def _flush(self) -> None:
         if self.cache is not None and self._unsaved:
             self.cache.put_many(self.judge.identity, self.template.hash, self._unsaved)
+            self.counts.stored += len(self._unsaved)
             self._unsaved = {}

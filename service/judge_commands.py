@@ -211,10 +211,10 @@ async def _judge_with_progress(sxs: SideBySide, pairs: list[Pair]) -> list[PairR
 
 
 def _report_saved(sxs: SideBySide, cache: JudgmentCache | None) -> None:
-    made = sxs.counts.judge_calls
-    if cache is not None and made:
+    stored = sxs.counts.stored
+    if cache is not None and stored:
         typer.echo(
-            f"{made} judge replies made before stopping are saved in {cache.path}; "
+            f"{stored} judge replies received before stopping are saved in {cache.path}; "
             "run the same command again to continue from there",
             err=True,
         )

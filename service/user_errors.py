@@ -29,7 +29,9 @@ def fail(message: str, code: int) -> typer.Exit:
 def setting_problem(error: ValidationError, options: dict[str, str]) -> str:
     """The first problem of a settings model, named by its command-line option."""
     first = error.errors()[0]
-    field = str(first["loc"][0]) if first["loc"] else "settings"
+    # the deepest name: a tagged union puts its tag first ("openai", "base_url")
+    field = next((str(part) for part in reversed(first["loc"]) if isinstance(part, str)), "")
+    field = field or "settings"
     return f"{options.get(field, field)}: {first['msg']}"
 
 

@@ -175,7 +175,9 @@ class OpenAIJudge:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(config.max_attempts),
                 wait=wait_exponential_jitter(
-                    initial=config.backoff_initial_s, max=config.backoff_max_s
+                    multiplier=config.backoff_initial_s,
+                    jitter=config.backoff_initial_s,
+                    max=config.backoff_max_s,
                 ),
                 retry=retry_if_exception_type(_TransientError),
                 reraise=True,

@@ -1,0 +1,81 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from judges.agreement import agreement, item_agreement, read_labels
+from judges.errors import InputFileError, NothingToCompareError
+from judges.results import Label
+
+PANDALM = Path(__file__).parents[2] / ".." / "shared" / "data" / "human_judgments" / "pandalm"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "value"),
+    [
+        (Label.A, Label.A, 1.0),
+        (Label.B, Label.B, 1.0),
+        (Label.TIE, Label.TIE, 1.0),
+        (Label.A, Label.TIE, 0.5),
+        (Label.TIE, Label.B, 0.5),
+        (Label.A, Label.B, 0.0),
+    ],
+)
+def test_item_agreement_of_appendix_d(first: Label, second: Label, value: float) -> None:
+    assert item_agreement(first, second) == value
+
+
+def write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_agreement_over_common_labelled_ids(tmp_path: Path) -> None:
+    judge = write(
+        tmp_path / "judge.jsonl",
+        [
+            {"id": 1, "label": "1"},
+            {"id": 2, "label": "tie"},
+            {"id": 3, "label": "2"},
+            {"id": 4, "label": None},
+            {"id": 5, "label": "1"},
+        ],
+    )
+    human = write(
+        tmp_path / "human.jsonl",
+        [{"id": "1", "label": "1"}, {"id": "2", "label": "2"}, {"id": "3", "label": "1"},
+         {"id": "4", "label": "1"}, {"id": "6", "label": "2"}],
+    )  # fmt: skip
+    result = agreement(read_labels(judge), read_labels(human))
+    assert result.percent == pytest.approx(100 * (1 + 0.5 + 0) / 3)
+    assert (result.n, result.only_first, result.only_second, result.unlabelled) == (3, 1, 1, 1)
+
+
+def test_bad_label_files_name_the_line(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.jsonl", [{"id": 1, "label": "1"}, {"id": 2, "label": "A"}])
+    with pytest.raises(InputFileError, match=r"bad.jsonl:2: field 'label'"):
+        read_labels(bad)
+    twice = write(tmp_path / "twice.jsonl", [{"id": 1, "label": "1"}, {"id": 1, "label": "2"}])
+    with pytest.raises(InputFileError, match=r"twice.jsonl:2: id '1' is labelled twice"):
+        read_labels(twice)
+    with pytest.raises(NothingToCompareError):
+        agreement({"1": Label.A}, {"2": Label.A})
+
+
+@pytest.mark.skipif(not PANDALM.exists(), reason="../shared/data is not beside the checkout")
+def test_agreement_between_pandalm_annotators(tmp_path: Path) -> None:
+    rows = json.loads((PANDALM / "testset-v1.json").read_text(encoding="utf-8"))
+    names = {"0": "tie", "1": "1", "2": "2"}
+    files = {
+        who: write(
+            tmp_path / f"{who}.jsonl", [{"id": r["idx"], "label": names[str(r[who])]} for r in rows]
+        )
+        for who in ("annotator1", "annotator2")
+    }
+    result = agreement(read_labels(files["annotator1"]), read_labels(files["annotator2"]))
+    pairs = [(str(r["annotator1"]), str(r["annotator2"])) for r in rows]
+    same = sum(a == b for a, b in pairs)
+    one_tie = sum(a != b and "0" in (a, b) for a, b in pairs)
+    assert result.n == 999
+    assert result.percent == pytest.approx(100 * (same + 0.5 * one_tie) / 999)
+    assert same / 999 == pytest.approx(0.913, abs=0.001)  # the figure in shared/data's README

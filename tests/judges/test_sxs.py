@@ -1,0 +1,131 @@
+"""The order-swap protocol over many pairs, with a scripted judge and a real SQLite cache."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from judges.backends.base import JudgeCall
+from judges.cache import JudgmentCache
+from judges.errors import JudgeUnavailableError
+from judges.pairs import Pair
+from judges.results import judged_pair
+from judges.statistics import summarize
+from judges.sxs import SideBySide
+from judges.verdicts import Order, Outcome
+from tests.judges.scripted import ScriptedJudge, longer_wins
+
+
+def pair(i: int, a: str, b: str) -> Pair:
+    return Pair(id=str(i), instruction=f"instruction {i}", response_a=a, response_b=b)
+
+
+def test_outcomes_follow_the_two_orders() -> None:
+    judge = ScriptedJudge(longer_wins)
+    pairs = [pair(0, "long answer", "short"), pair(1, "short", "long answer"), pair(2, "aa", "bb")]
+    results = asyncio.run(SideBySide(judge).run(pairs))
+    assert [r.outcome for r in results] == [Outcome.WIN, Outcome.LOSS, Outcome.TIE]
+    assert len(judge.calls) == 6
+    assert sorted((c.pair_id, c.order) for c in judge.calls) == [
+        (str(i), order) for i in range(3) for order in (Order.AB, Order.BA)
+    ]
+
+
+def test_identical_responses_are_a_tie_with_zero_calls() -> None:
+    judge = ScriptedJudge(longer_wins)
+    pairs = [pair(0, "same", "same"), pair(1, " same\n", "same")]
+    results = asyncio.run(SideBySide(judge).run(pairs))
+    assert [(r.outcome, r.identical) for r in results] == [(Outcome.TIE, True)] * 2
+    assert judge.calls == []
+
+
+def test_unparseable_output_is_retried_then_counted_invalid_and_excluded() -> None:
+    answers = {"ok": iter(["maybe", "1", "2"]), "bad": iter(["?", "??", "???", "never"])}
+
+    def script(call: JudgeCall) -> str:
+        if call.instruction == "instruction 0":
+            return next(answers["ok"])
+        return next(answers["bad"]) if call.order is Order.AB else "1"
+
+    judge = ScriptedJudge(script)
+    sxs = SideBySide(judge, parse_attempts=3, concurrency=1)
+    results = asyncio.run(sxs.run([pair(0, "x1", "y1"), pair(1, "x2", "y2")]))
+    assert results[0].outcome is Outcome.WIN
+    assert results[0].ab is not None and results[0].ab.attempts == 2
+    assert results[1].outcome is Outcome.INVALID
+    assert results[1].ab is not None and results[1].ab.attempts == 3
+    assert results[1].ab.reply.raw == "???"
+    assert sxs.counts.judge_calls == 2 + 1 + 3 + 1
+    assert sxs.counts.parse_retries == 1 + 2
+    summary = summarize([judged_pair(r) for r in results])
+    assert (summary.invalid, summary.wins, summary.score) == (1, 1, 100.0)
+
+
+def test_a_second_run_on_the_same_store_makes_no_call(tmp_path: Path) -> None:
+    pairs = [pair(i, "a" * i, "b" * (10 - i)) for i in range(10)]
+    first_judge = ScriptedJudge(longer_wins)
+    first = SideBySide(first_judge, cache=JudgmentCache(tmp_path / "store.db"))
+    first_results = asyncio.run(first.run(pairs))
+    assert first.counts.judge_calls == 20
+
+    second_judge = ScriptedJudge(longer_wins)
+    second = SideBySide(second_judge, cache=JudgmentCache(tmp_path / "store.db"))
+    second_results = asyncio.run(second.run(pairs))
+    assert second_judge.calls == []
+    assert second.counts.cache_hits == 20
+    assert [r.outcome for r in second_results] == [r.outcome for r in first_results]
+    assert all(r.ab is not None and r.ab.cached for r in second_results)
+
+
+def test_the_cache_key_separates_judges_and_templates(tmp_path: Path) -> None:
+    from judges.prompts import JudgeTemplate
+
+    pairs = [pair(0, "a", "bb")]
+    store = JudgmentCache(tmp_path / "store.db")
+    asyncio.run(SideBySide(ScriptedJudge(longer_wins, "judge-1"), cache=store).run(pairs))
+    other_judge = ScriptedJudge(longer_wins, "judge-2")
+    asyncio.run(SideBySide(other_judge, cache=store).run(pairs))
+    other_template = JudgeTemplate("t", "{instruction}|{response_1}|{response_2}")
+    third = ScriptedJudge(longer_wins, "judge-1")
+    asyncio.run(SideBySide(third, cache=store, template=other_template).run(pairs))
+    assert (len(other_judge.calls), len(third.calls), store.count()) == (2, 2, 6)
+
+
+def test_replies_made_before_a_failure_are_kept(tmp_path: Path) -> None:
+    budget = iter(range(7))
+
+    def failing(call: JudgeCall) -> str:
+        if next(budget, None) is None:
+            raise JudgeUnavailableError("judge endpoint went away")
+        return longer_wins(call)
+
+    pairs = [pair(i, "a" * i, "b" * 3) for i in range(10)]
+    store = JudgmentCache(tmp_path / "store.db")
+    with pytest.raises(JudgeUnavailableError):
+        asyncio.run(SideBySide(ScriptedJudge(failing), cache=store, concurrency=2).run(pairs))
+    assert store.count() == 7
+
+    resumed = ScriptedJudge(longer_wins)
+    asyncio.run(SideBySide(resumed, cache=JudgmentCache(tmp_path / "store.db")).run(pairs))
+    assert len(resumed.calls) == 20 - 7
+
+
+texts = st.text(alphabet="ab ", min_size=1, max_size=12).filter(lambda t: t.strip())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(texts, texts), min_size=1, max_size=25))
+def test_swapping_a_and_b_mirrors_the_score(responses: list[tuple[str, str]]) -> None:
+    def score(swapped: bool) -> tuple[float | None, float | None, float | None]:
+        pairs = [pair(i, b, a) if swapped else pair(i, a, b) for i, (a, b) in enumerate(responses)]
+        results = asyncio.run(SideBySide(ScriptedJudge(longer_wins)).run(pairs))
+        summary = summarize([judged_pair(r) for r in results], samples=200, seed=7)
+        return summary.score, summary.ci_low, summary.ci_high
+
+    forward, backward = score(False), score(True)
+    assert forward[0] is not None and backward[0] is not None
+    assert forward[0] + backward[0] == pytest.approx(100.0)
+    assert forward[1] is not None and backward[2] is not None
+    assert forward[1] + backward[2] == pytest.approx(100.0)

@@ -1,0 +1,104 @@
+"""A scripted judge that speaks the OpenAI wire format, as an httpx handler or an ASGI app.
+
+Both use the same policy (by default: prefer the longer answer, Answer1 on equal length) and
+the same response bodies as vLLM's /v1/completions and /v1/chat/completions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+Policy = Callable[[str], str]
+
+
+def answers_in(prompt: str) -> tuple[str, str]:
+    """Answer1 and Answer2 of a prompt rendered from the paper's template."""
+    _, rest = prompt.split("\nAnswer1:\n", 1)
+    first, rest = rest.split("\nAnswer2:\n", 1)
+    second, _ = rest.rsplit("\nWhich one is better", 1)
+    return first, second
+
+
+def prefer_longer(prompt: str) -> str:
+    """'1' when Answer1 is at least as long as Answer2, else '2'."""
+    first, second = answers_in(prompt)
+    return "1" if len(first) >= len(second) else "2"
+
+
+def _prompt_of(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        return str(body["messages"][-1]["content"])
+    return str(body["prompt"])
+
+
+def _top(text: str) -> list[tuple[str, float]]:
+    other = "2" if text == "1" else "1"
+    return [(text, math.log(0.8)), (other, math.log(0.15)), ("\n", math.log(0.05))]
+
+
+def openai_response(body: dict[str, Any], policy: Policy = prefer_longer) -> dict[str, Any]:
+    """The body vLLM would answer `body` with, the text chosen by `policy`."""
+    text = policy(_prompt_of(body))
+    chat = "messages" in body
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
+    top = _top(text)
+    if chat:
+        choice["message"] = {"role": "assistant", "content": text}
+        if body.get("logprobs"):
+            entries = [{"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in top]
+            choice["logprobs"] = {
+                "content": [{"token": text, "logprob": top[0][1], "top_logprobs": entries}]
+            }
+    else:
+        choice["text"] = text
+        if body.get("logprobs"):
+            choice["logprobs"] = {
+                "tokens": [text],
+                "token_logprobs": [top[0][1]],
+                "top_logprobs": [dict(top)],
+                "text_offset": [0],
+            }
+    return {
+        "id": "cmpl-stub",
+        "object": "chat.completion" if chat else "text_completion",
+        "created": 0,
+        "model": body.get("model", "stub"),
+        "choices": [choice],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def mock_handler(policy: Policy = prefer_longer) -> Callable[[httpx.Request], httpx.Response]:
+    """An `httpx.MockTransport` handler answering both endpoints."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path not in ("/v1/completions", "/v1/chat/completions"):
+            return httpx.Response(404, json={"error": {"message": "not found"}})
+        return httpx.Response(200, json=openai_response(json.loads(request.content), policy))
+
+    return handle
+
+
+def create_app(policy: Policy = prefer_longer) -> Any:
+    """The same judge as an ASGI app, for uvicorn on loopback."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def complete(request: Request) -> JSONResponse:
+        try:
+            return JSONResponse(openai_response(await request.json(), policy))
+        except RuntimeError as error:  # a scripted outage
+            return JSONResponse({"error": {"message": str(error)}}, status_code=503)
+
+    routes = [
+        Route("/v1/completions", complete, methods=["POST"]),
+        Route("/v1/chat/completions", complete, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
