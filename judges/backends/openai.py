@@ -7,8 +7,9 @@ Modes:
   recorded. Neither among the top tokens → an invalid verdict, raw output kept.
 
 Failures, documented behaviour:
-- connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried
-  with exponential backoff and jitter, at most `max_attempts` times, then raise
+- connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried,
+  `max_attempts` tries in all, waiting backoff_initial_s · 2^(n-1) plus up to
+  backoff_initial_s at random (capped at backoff_max_s) after the n-th; then they raise
   `JudgeUnavailableError` naming the endpoint;
 - any other HTTP 4xx (unknown model, bad request) raises `JudgeRequestRejectedError` at once;
 - a JSON answer without the expected fields (no choices, no logprobs in logprobs mode) raises
