@@ -7,8 +7,6 @@ from judges.agreement import agreement, item_agreement, read_labels
 from judges.errors import InputFileError, NothingToCompareError
 from judges.results import Label
 
-PANDALM = Path(__file__).parents[2] / ".." / "shared" / "data" / "human_judgments" / "pandalm"
-
 
 @pytest.mark.parametrize(
     ("first", "second", "value"),
@@ -62,9 +60,9 @@ def test_bad_label_files_name_the_line(tmp_path: Path) -> None:
         agreement({"1": Label.A}, {"2": Label.A})
 
 
-@pytest.mark.skipif(not PANDALM.exists(), reason="../shared/data is not beside the checkout")
-def test_agreement_between_pandalm_annotators(tmp_path: Path) -> None:
-    rows = json.loads((PANDALM / "testset-v1.json").read_text(encoding="utf-8"))
+def test_agreement_between_pandalm_annotators(tmp_path: Path, shared_data: Path) -> None:
+    pandalm = shared_data / "human_judgments" / "pandalm" / "testset-v1.json"
+    rows = json.loads(pandalm.read_text(encoding="utf-8"))
     names = {"0": "tie", "1": "1", "2": "2"}
     files = {
         who: write(

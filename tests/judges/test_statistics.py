@@ -24,6 +24,7 @@ def test_summary_of_a_hand_made_set() -> None:
     assert summary.order_consistency == pytest.approx(75.0)
     # valid verdicts: F S F S S F F F F -> 6 of 9 chose Answer1
     assert summary.first_position_preference == pytest.approx(100 * 6 / 9)
+    assert summary.score is not None
     assert summary.ci_low is not None and summary.ci_high is not None
     assert summary.ci_low <= summary.score <= summary.ci_high
 

@@ -17,7 +17,6 @@ from tests.openai_stub import create_app, prefer_longer
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "examples" / "sample_pairs.jsonl"
-ALPACA = ROOT / ".." / "shared" / "data" / "alpaca_eval" / "outputs_617_7models.jsonl"
 SXS = Path(sys.executable).parent / "sxs"
 runner = CliRunner()
 
@@ -57,9 +56,11 @@ def test_sample_pairs_with_the_reference_judge(tmp_path: Path) -> None:
     assert summary["judge_calls"] == 2 * (14 - 2)
 
 
-@pytest.mark.skipif(not ALPACA.exists(), reason="../shared/data is not beside the checkout")
-def test_alpaca_eval_617_pairs_then_a_rerun_from_the_store(tmp_path: Path) -> None:
-    rows = [json.loads(line) for line in ALPACA.read_text("utf-8").splitlines()]
+def test_alpaca_eval_617_pairs_then_a_rerun_from_the_store(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    outputs = shared_data / "alpaca_eval" / "outputs_617_7models.jsonl"
+    rows = [json.loads(line) for line in outputs.read_text("utf-8").splitlines()]
     pairs = write_pairs(
         tmp_path / "alpaca.jsonl",
         [{"id": r["idx"], "instruction": r["instruction"], "response_a": r["outputs"]["alpaca-7b"],
