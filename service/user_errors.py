@@ -17,6 +17,7 @@ from judges.errors import (
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 _INPUT_ERRORS = (InputFileError, TemplateError, NothingToCompareError)
 
 
@@ -37,9 +38,11 @@ def setting_problem(error: ValidationError, options: dict[str, str]) -> str:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Bad input exits 2, a failed backend exits 1, each with a single line on stderr."""
+    """Bad input exits 2, a failed backend exits 1, Ctrl-C 130, each with one line on stderr."""
     try:
         yield
+    except KeyboardInterrupt:
+        raise fail("interrupted", EXIT_INTERRUPTED) from None
     except _INPUT_ERRORS as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
     except JudgeError as error:
