@@ -11,7 +11,7 @@ setup: $(VENV)/.installed  ## project venv with the dev tools
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
 	touch $@
 
 demo: setup  ## the main job on the CPU default: judge the bundled sample pairs

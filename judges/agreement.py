@@ -13,8 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from judges.errors import InputFileError, NothingToCompareError
-from judges.jsonl import read_models
+from common.errors import InputFileError
+from common.jsonl import read_models
+from judges.errors import NothingToCompareError
 from judges.results import Label
 
 

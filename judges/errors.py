@@ -5,17 +5,6 @@ class JudgeError(Exception):
     """Base class of every error raised by `judges`."""
 
 
-class InputFileError(JudgeError):
-    """A JSONL input file is malformed; the message names the file and the line."""
-
-    def __init__(self, path: str, line: int | None, problem: str) -> None:
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {problem}")
-        self.path = path
-        self.line = line
-        self.problem = problem
-
-
 class TemplateError(JudgeError):
     """A judge prompt template lacks a placeholder or has an unknown one."""
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from judges.errors import InputFileError
-from judges.jsonl import read_models
+from common.errors import InputFileError
+from common.jsonl import read_models
 
 
 class Pair(BaseModel):

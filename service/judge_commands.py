@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from common.jsonl import write_records
 from judges.agreement import agreement as compute_agreement
 from judges.agreement import read_labels
 from judges.backends.base import Judge
 from judges.backends.factory import JudgeConfig, build_judge
 from judges.backends.openai import ApiKind, JudgeMode
 from judges.cache import JudgmentCache
-from judges.jsonl import write_records
 from judges.pairs import Pair, read_pairs
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from judges.results import judged_pair, result_record

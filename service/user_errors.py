@@ -8,12 +8,8 @@ from contextlib import contextmanager
 import typer
 from pydantic import ValidationError
 
-from judges.errors import (
-    InputFileError,
-    JudgeError,
-    NothingToCompareError,
-    TemplateError,
-)
+from common.errors import InputFileError
+from judges.errors import JudgeError, NothingToCompareError, TemplateError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1

@@ -6,11 +6,10 @@ Modes:
   has the higher log-probability (tokens compared after stripping whitespace); both are
   recorded. Neither among the top tokens → an invalid verdict, raw output kept.
 
-Failures, documented behaviour:
-- connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried,
-  `max_attempts` tries in all, waiting backoff_initial_s · 2^(n-1) plus up to
-  backoff_initial_s at random (capped at backoff_max_s) after the n-th; then they raise
-  `JudgeUnavailableError` naming the endpoint;
+Failures, documented behaviour (retries as in `common.openai_http`):
+- connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried
+  with backoff, `max_attempts` tries in all, then raise `JudgeUnavailableError` naming the
+  endpoint;
 - any other HTTP 4xx (unknown model, bad request) raises `JudgeRequestRejectedError` at once;
 - a JSON answer without the expected fields (no choices, no logprobs in logprobs mode) raises
   `JudgeProtocolError` at once: the server cannot serve this mode.
@@ -19,20 +18,15 @@ None of them ever becomes a verdict.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
+from common.errors import EndpointRejectedError, EndpointUnavailableError
+from common.openai_http import OpenAIHttp, RetryPolicy, join_url
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
 from judges.verdicts import Verdict, parse_verdict
@@ -81,10 +75,6 @@ class OpenAIJudgeConfig(BaseModel):
         return value.rstrip("/")
 
 
-class _TransientError(Exception):
-    """A failure worth retrying."""
-
-
 class OpenAIJudge:
     """A judge model behind an OpenAI-compatible /v1/completions or /v1/chat/completions."""
 
@@ -97,23 +87,33 @@ class OpenAIJudge:
         self.config = config
         self.identity = f"openai|{config.model}|{config.mode}|{config.api}"
         path = "/completions" if config.api is ApiKind.COMPLETIONS else "/chat/completions"
-        self.endpoint = config.base_url + path
-        headers = {}
-        if config.api_key is not None:
-            headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=config.timeout_s,
-            limits=httpx.Limits(
-                max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+        self.endpoint = join_url(config.base_url, path)
+        self._http = OpenAIHttp(
+            concurrency=config.concurrency,
+            timeout_s=config.timeout_s,
+            retry=RetryPolicy(
+                max_attempts=config.max_attempts,
+                backoff_initial_s=config.backoff_initial_s,
+                backoff_max_s=config.backoff_max_s,
             ),
+            api_key=config.api_key.get_secret_value() if config.api_key else None,
             transport=transport,
         )
-        self._slots = asyncio.Semaphore(config.concurrency)
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Send one prompt, greedy, and read the verdict as the mode says."""
-        data = await self._post_with_retries(self._body(call.prompt))
+        try:
+            data = await self._http.post([self.endpoint], self._body(call.prompt))
+        except EndpointUnavailableError as error:
+            raise JudgeUnavailableError(
+                f"judge endpoint {error.url} (model {self.config.model!r}) failed after "
+                f"{error.attempts} attempts: {error.reason}. Is the server running and "
+                "reachable? Check the base URL."
+            ) from None
+        except EndpointRejectedError as error:
+            raise JudgeRequestRejectedError(
+                f"judge model {self.config.model!r} refused: {error}"
+            ) from None
         try:
             return self._reply(data)
         except (KeyError, IndexError, TypeError, ValueError) as error:
@@ -121,7 +121,7 @@ class OpenAIJudge:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        await self._http.aclose()
 
     def _body(self, prompt: str) -> dict[str, Any]:
         config = self.config
@@ -169,50 +169,6 @@ class OpenAIJudge:
             f"{self.endpoint} answered without {needs} for model {self.config.model!r} "
             f"({type(error).__name__}: {error}).{hint}"
         )
-
-    async def _post_with_retries(self, body: dict[str, Any]) -> Any:
-        config = self.config
-        try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(config.max_attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=config.backoff_initial_s,
-                    jitter=config.backoff_initial_s,
-                    max=config.backoff_max_s,
-                ),
-                retry=retry_if_exception_type(_TransientError),
-                reraise=True,
-            ):
-                with attempt:
-                    return await self._post_once(body)
-        except _TransientError as error:
-            raise JudgeUnavailableError(
-                f"judge endpoint {self.endpoint} (model {config.model!r}) failed after "
-                f"{config.max_attempts} attempts: {error}. Is the server running and "
-                "reachable? Check the base URL."
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
-    async def _post_once(self, body: dict[str, Any]) -> Any:
-        async with self._slots:
-            try:
-                response = await self._client.post(self.endpoint, json=body)
-            except httpx.TimeoutException:
-                raise _TransientError(f"timed out after {self.config.timeout_s:g} s") from None
-            except httpx.TransportError as error:
-                raise _TransientError(f"{type(error).__name__}: {error}") from None
-        status = response.status_code
-        if status in (408, 429) or status >= 500:
-            raise _TransientError(f"HTTP {status}: {response.text[:200]}")
-        if status >= 400:
-            raise JudgeRequestRejectedError(
-                f"judge endpoint {self.endpoint} refused model {self.config.model!r} with "
-                f"HTTP {status}: {response.text[:300]}"
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise _TransientError(f"the body is not JSON: {response.text[:120]!r}") from None
 
 
 def verdict_from_logprobs(

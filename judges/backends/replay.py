@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from common.jsonl import read_models
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import ReplayMissingError
-from judges.jsonl import read_models
 from judges.results import RecordedPair
 from judges.verdicts import Order, parse_verdict
 

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InputFileError
 from judges.agreement import agreement, item_agreement, read_labels
-from judges.errors import InputFileError, NothingToCompareError
+from judges.errors import NothingToCompareError
 from judges.results import Label
 
 

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from common.jsonl import write_records
 from judges.backends.reference import ReferenceJudge, chrf
 from judges.backends.replay import ReplayJudge, ReplayJudgeConfig
 from judges.errors import MissingReferenceError, ReplayMissingError
-from judges.jsonl import write_records
 from judges.pairs import Pair
 from judges.results import result_record
 from judges.sxs import SideBySide

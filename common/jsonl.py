@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from judges.errors import InputFileError
+from common.errors import InputFileError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,0 +1,135 @@
+"""POSTs to OpenAI-compatible servers: bounded concurrency, bounded retries with backoff.
+
+Connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried,
+`max_attempts` tries in all, waiting backoff_initial_s · 2^(n-1) plus up to backoff_initial_s
+at random (capped at backoff_max_s) after the n-th; then `EndpointUnavailableError`. Any other
+HTTP 4xx raises `EndpointRejectedError` at once. With several URLs (replicas of one model),
+attempt n goes to the n-th of them, so a dead replica costs one attempt, not the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from common.errors import EndpointRejectedError, EndpointUnavailableError
+
+
+class RetryPolicy(BaseModel):
+    """How often and how patiently a request is tried."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: int = Field(default=4, ge=1, le=20, description="tries per request")
+    backoff_initial_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=8.0, ge=0)
+
+
+class _TransientError(Exception):
+    """A failure worth retrying."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(reason)
+        self.url = url
+        self.reason = reason
+
+
+def join_url(base_url: str, path: str) -> str:
+    """`base_url` (…/v1) joined with an API path such as /completions."""
+    return base_url.rstrip("/") + path
+
+
+class OpenAIHttp:
+    """A pooled async HTTP client for OpenAI-compatible endpoints."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        timeout_s: float,
+        retry: RetryPolicy,
+        api_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.retry = retry
+        self.timeout_s = timeout_s
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            transport=transport,
+        )
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def post(self, urls: Sequence[str], body: dict[str, Any]) -> Any:
+        """POST `body` as JSON and return the decoded answer; attempt n goes to urls[n-1 mod k]."""
+        retry = self.retry
+        tried: list[str] = []
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(retry.max_attempts),
+                wait=wait_exponential_jitter(
+                    multiplier=retry.backoff_initial_s,
+                    jitter=retry.backoff_initial_s,
+                    max=retry.backoff_max_s,
+                ),
+                retry=retry_if_exception_type(_TransientError),
+                reraise=True,
+            ):
+                with attempt:
+                    url = urls[(attempt.retry_state.attempt_number - 1) % len(urls)]
+                    tried.append(url)
+                    return await self._post_once(url, body)
+        except _TransientError as error:
+            raise EndpointUnavailableError(
+                ", ".join(dict.fromkeys(tried)), retry.max_attempts, error.reason
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def get(self, url: str) -> Any:
+        """One GET, no retry (for /v1/models and health probes)."""
+        try:
+            response = await self._client.get(url)
+        except httpx.HTTPError as error:
+            raise EndpointUnavailableError(url, 1, f"{type(error).__name__}: {error}") from None
+        if response.status_code >= 400:
+            raise EndpointRejectedError(
+                f"{url} answered HTTP {response.status_code}: {response.text[:300]}",
+                response.status_code,
+            )
+        return response.json()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def _post_once(self, url: str, body: dict[str, Any]) -> Any:
+        async with self._slots:
+            try:
+                response = await self._client.post(url, json=body)
+            except httpx.TimeoutException:
+                raise _TransientError(url, f"timed out after {self.timeout_s:g} s") from None
+            except httpx.TransportError as error:
+                raise _TransientError(url, f"{type(error).__name__}: {error}") from None
+        status = response.status_code
+        if status in (408, 429) or status >= 500:
+            raise _TransientError(url, f"HTTP {status}: {response.text[:200]}")
+        if status >= 400:
+            raise EndpointRejectedError(
+                f"{url} answered HTTP {status}: {response.text[:300]}", status
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise _TransientError(url, f"the body is not JSON: {response.text[:120]!r}") from None
