@@ -7,19 +7,15 @@ never judged again, in this process or another one sharing the file (WAL mode).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-import sqlite_utils
-
+from common.store import chunks, content_key, open_database
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.verdicts import Verdict
 
 _TABLE = "judgments"
-_LOOKUP_CHUNK = 500
 
 
 def judgment_key(identity: str, template_hash: str, call: JudgeCall, uses_reference: bool) -> str:
@@ -27,19 +23,15 @@ def judgment_key(identity: str, template_hash: str, call: JudgeCall, uses_refere
     parts = [identity, template_hash, call.instruction, call.first, call.second]
     if uses_reference:
         parts.append(call.reference or "")
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return content_key(*parts)
 
 
 class JudgmentCache:
     """Judge replies by content key, in a SQLite file (created with its folder if absent)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite_utils.Database(path)
-        self._db.enable_wal()
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = open_database(path)
         self._db.table(_TABLE).create(
             {
                 "key": str,
@@ -58,10 +50,8 @@ class JudgmentCache:
 
     def get_many(self, keys: Iterable[str]) -> dict[str, JudgeReply]:
         """The stored replies among `keys`."""
-        wanted = list(dict.fromkeys(keys))
         found: dict[str, JudgeReply] = {}
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            chunk = wanted[start : start + _LOOKUP_CHUNK]
+        for chunk in chunks(list(dict.fromkeys(keys))):
             marks = ",".join("?" * len(chunk))
             rows = self._db.query(
                 f"select key, raw, verdict, score_1, score_2 from {_TABLE} where key in ({marks})",

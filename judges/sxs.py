@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from common.concurrency import bounded_map
 from judges.backends.base import Judge, JudgeCall, JudgeReply
 from judges.cache import JudgmentCache, judgment_key
 from judges.pairs import Pair
@@ -104,25 +105,13 @@ class SideBySide:
         keys = [(self._key(ab), self._key(ba)) for ab, ba in calls]
         if self.cache is not None:
             self._known.update(self.cache.get_many(k for pair_keys in keys for k in pair_keys))
-        results: list[PairResult | None] = [None] * len(pairs)
-        indices = iter(range(len(pairs)))
-
-        async def worker() -> None:
-            for index in indices:
-                result = await self._judge_pair(pairs[index], calls[index], keys[index])
-                results[index] = result
-                if on_result is not None:
-                    on_result(result)
-
-        tasks = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(pairs)))]
+        work = list(zip(pairs, calls, keys, strict=True))
         try:
-            await asyncio.gather(*tasks)
+            return await bounded_map(
+                work, lambda item: self._judge_pair(*item), self.concurrency, on_result
+            )
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             self._flush()
-        return [result for result in results if result is not None]
 
     def _key(self, call: JudgeCall) -> str:
         judge = self.judge

@@ -11,13 +11,11 @@ from typing import Annotated
 import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from common.jsonl import write_records
 from judges.agreement import agreement as compute_agreement
 from judges.agreement import read_labels
-from judges.backends.base import Judge
 from judges.backends.factory import JudgeConfig, build_judge
 from judges.backends.openai import ApiKind, JudgeMode
 from judges.cache import JudgmentCache
@@ -26,6 +24,7 @@ from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from judges.results import judged_pair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
+from service.progress import progress_bar
 from service.user_errors import EXIT_BAD_INPUT, fail, setting_problem, user_errors
 
 
@@ -191,23 +190,11 @@ def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
 
 
 async def _judge_with_progress(sxs: SideBySide, pairs: list[Pair]) -> list[PairResult]:
-    console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("judging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-    judge: Judge = sxs.judge
-    with progress:
-        task = progress.add_task("judging", total=len(pairs))
+    with progress_bar("judging", len(pairs)) as advance:
         try:
-            return await sxs.run(pairs, on_result=lambda _: progress.advance(task))
+            return await sxs.run(pairs, on_result=lambda _: advance())
         finally:
-            await judge.aclose()
+            await sxs.judge.aclose()
 
 
 def _report_saved(sxs: SideBySide, cache: JudgmentCache | None) -> None:

@@ -9,12 +9,19 @@ import typer
 from pydantic import ValidationError
 
 from common.errors import InputFileError
+from generators.errors import GeneratorError, RegistryError, UnknownModelError
 from judges.errors import JudgeError, NothingToCompareError, TemplateError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-_INPUT_ERRORS = (InputFileError, TemplateError, NothingToCompareError)
+_INPUT_ERRORS = (
+    InputFileError,
+    TemplateError,
+    NothingToCompareError,
+    RegistryError,
+    UnknownModelError,
+)
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -41,5 +48,5 @@ def user_errors() -> Iterator[None]:
         raise fail("interrupted", EXIT_INTERRUPTED) from None
     except _INPUT_ERRORS as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
-    except JudgeError as error:
+    except (JudgeError, GeneratorError) as error:
         raise fail(str(error), EXIT_FAILED) from None

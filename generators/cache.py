@@ -1,0 +1,97 @@
+"""The generation cache: every response stored in SQLite under a content key.
+
+Key = SHA-256 of (model identity [base model, model name, revision], sampling, seed, prompt
+format, instruction). A response is generated once; a rerun, or another process sharing the
+file, reads it back. This, not the seed, is what makes a comparison reproducible: vLLM's seeded
+sampling is not batch-invariant (the same seeded request can decode differently when batched
+with others).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.store import chunks, open_database
+
+_TABLE = "generations"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGeneration:
+    """A response as stored."""
+
+    text: str
+    finish_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRecord:
+    """A response with what it was generated for (stored beside it, for inspection)."""
+
+    key: str
+    model: str
+    language: str
+    item_id: str
+    seed: int
+    generation: StoredGeneration
+
+
+class GenerationCache:
+    """Responses by content key, in a SQLite file (created with its folder if absent)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = open_database(path)
+        self._db.table(_TABLE).create(
+            {
+                "key": str,
+                "model": str,
+                "language": str,
+                "item_id": str,
+                "seed": int,
+                "text": str,
+                "finish_reason": str,
+                "created_at": float,
+            },
+            pk="key",
+            not_null={"key", "model", "text"},
+            if_not_exists=True,
+        )
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredGeneration]:
+        """The stored responses among `keys`."""
+        found: dict[str, StoredGeneration] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.query(
+                f"select key, text, finish_reason from {_TABLE} where key in ({marks})", chunk
+            )
+            for row in rows:
+                found[row["key"]] = StoredGeneration(row["text"], row["finish_reason"])
+        return found
+
+    def put_many(self, records: Iterable[GenerationRecord]) -> None:
+        """Store responses; a key already present keeps its first response."""
+        now = time.time()
+        rows = [
+            {
+                "key": record.key,
+                "model": record.model,
+                "language": record.language,
+                "item_id": record.item_id,
+                "seed": record.seed,
+                "text": record.generation.text,
+                "finish_reason": record.generation.finish_reason,
+                "created_at": now,
+            }
+            for record in records
+        ]
+        if rows:
+            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500)
+
+    def count(self) -> int:
+        """How many responses are stored."""
+        return int(self._db.table(_TABLE).count)

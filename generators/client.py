@@ -1,0 +1,215 @@
+"""Async generation through OpenAI-compatible servers, for many (model, language, item) requests.
+
+- chat format → /v1/chat/completions with one user message; raw → /v1/completions;
+- the registry's sampling, and a per-request seed derived from (model, language, item) so that
+  a request sent alone reproduces (batched requests may not: see `generators.cache`);
+- at most `concurrency` requests in flight; each model's replicas share the load (a request
+  goes to the replica with the fewest in flight, and a retry to the next one);
+- bounded retries with backoff (`common.openai_http`); every response is stored in the cache as
+  it comes (in batches, and always before an error propagates), so a rerun continues where a
+  failed or interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from common.concurrency import bounded_map
+from common.errors import EndpointRejectedError, EndpointUnavailableError
+from common.openai_http import OpenAIHttp, RetryPolicy, join_url
+from common.store import content_key
+from generators.cache import GenerationCache, GenerationRecord, StoredGeneration
+from generators.errors import (
+    GenerationRejectedError,
+    GenerationUnavailableError,
+    GeneratorError,
+)
+from generators.registry import PromptFormat, Registry, ServedModel
+
+_FLUSH_EVERY = 64
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One response to produce: `model` (a registry name) answering `instruction`."""
+
+    model: str
+    language: str
+    item_id: str
+    instruction: str
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """A response; `cached` when read from the store instead of generated."""
+
+    request: GenerationRequest
+    text: str
+    finish_reason: str | None
+    seed: int
+    cached: bool
+
+
+@dataclass(slots=True)
+class GenerationCounts:
+    """What a run cost: responses generated, read from the cache, and stored."""
+
+    generated: int = 0
+    cache_hits: int = 0
+    stored: int = 0
+
+
+def request_seed(model: str, language: str, item_id: str) -> int:
+    """A seed in [0, 2^31) derived from (model, language, item)."""
+    digest = hashlib.sha256(f"{model}\x1f{language}\x1f{item_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class Generator:
+    """Generates responses of registered models, through the cache when one is given."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        cache: GenerationCache | None = None,
+        concurrency: int = 32,
+        timeout_s: float = 600.0,
+        retry: RetryPolicy | None = None,
+        api_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.registry = registry
+        self.cache = cache
+        self.concurrency = concurrency
+        self.counts = GenerationCounts()
+        self._http = OpenAIHttp(
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            retry=retry or RetryPolicy(),
+            api_key=api_key,
+            transport=transport,
+        )
+        self._path = "/chat/completions" if registry.prompt_format is PromptFormat.CHAT else (
+            "/completions"
+        )  # fmt: skip
+        self._in_flight: dict[str, int] = {}
+        self._unsaved: list[GenerationRecord] = []
+
+    def key(self, model: ServedModel, request: GenerationRequest, seed: int) -> str:
+        """The cache key of a request."""
+        return content_key(
+            model.identity,
+            self.registry.sampling.model_dump(),
+            seed,
+            self.registry.prompt_format.value,
+            request.instruction,
+        )
+
+    async def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: Callable[[Generation], None] | None = None,
+    ) -> list[Generation]:
+        """Responses to every request, in order. Errors propagate after saving."""
+        models = {name: self.registry.served(name) for name in {r.model for r in requests}}
+        seeds = [request_seed(r.model, r.language, r.item_id) for r in requests]
+        keys = [self.key(models[r.model], r, s) for r, s in zip(requests, seeds, strict=True)]
+        known = self.cache.get_many(keys) if self.cache is not None else {}
+
+        async def one(index: int) -> Generation:
+            request, seed, key = requests[index], seeds[index], keys[index]
+            stored = known.get(key)
+            if stored is not None:
+                self.counts.cache_hits += 1
+                return Generation(request, stored.text, stored.finish_reason, seed, cached=True)
+            stored = await self._generate(models[request.model], request, seed)
+            self.counts.generated += 1
+            known[key] = stored
+            record = GenerationRecord(key, request.model, request.language, request.item_id,
+                                      seed, stored)  # fmt: skip
+            self._remember(record)
+            return Generation(request, stored.text, stored.finish_reason, seed, cached=False)
+
+        try:
+            return await bounded_map(range(len(requests)), one, self.concurrency, on_result)
+        finally:
+            self._flush()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def _body(self, model: ServedModel, instruction: str, seed: int) -> dict[str, Any]:
+        sampling = self.registry.sampling
+        body: dict[str, Any] = {
+            "model": model.name,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens,
+            "seed": seed,
+        }
+        if self.registry.prompt_format is PromptFormat.CHAT:
+            body["messages"] = [{"role": "user", "content": instruction}]
+        else:
+            body["prompt"] = instruction
+        return body
+
+    async def _generate(
+        self, model: ServedModel, request: GenerationRequest, seed: int
+    ) -> StoredGeneration:
+        replicas = sorted(model.endpoints, key=lambda url: self._in_flight.get(url, 0))
+        primary = replicas[0]
+        self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
+        urls = [join_url(url, self._path) for url in replicas]
+        try:
+            data = await self._http.post(urls, self._body(model, request.instruction, seed))
+        except EndpointUnavailableError as error:
+            raise GenerationUnavailableError(
+                f"model {model.name!r} at {error.url} failed after {error.attempts} attempts: "
+                f"{error.reason}. Is the vLLM server running (sxs generators serve)?"
+            ) from None
+        except EndpointRejectedError as error:
+            hint = (
+                " The server does not serve this model: restart `sxs generators serve` or run "
+                "`sxs generators sync` to load new adapters."
+                if error.status == 404
+                else ""
+            )
+            raise GenerationRejectedError(f"model {model.name!r}: {error}.{hint}") from None
+        finally:
+            self._in_flight[primary] -= 1
+        return self._parse(model, data)
+
+    def _parse(self, model: ServedModel, data: Any) -> StoredGeneration:
+        try:
+            choice = data["choices"][0]
+            if self.registry.prompt_format is PromptFormat.CHAT:
+                text = choice["message"]["content"]
+            else:
+                text = choice["text"]
+            finish_reason = choice.get("finish_reason")
+        except (KeyError, IndexError, TypeError) as error:
+            raise GeneratorError(
+                f"model {model.name!r}: the server's answer is not an OpenAI-compatible "
+                f"completion (missing {error})"
+            ) from None
+        return StoredGeneration(text or "", finish_reason)
+
+    def _remember(self, record: GenerationRecord) -> None:
+        if self.cache is None:
+            return
+        self._unsaved.append(record)
+        if len(self._unsaved) >= _FLUSH_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.cache is not None and self._unsaved:
+            self.cache.put_many(self._unsaved)
+            self.counts.stored += len(self._unsaved)
+            self._unsaved = []

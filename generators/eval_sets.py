@@ -1,0 +1,71 @@
+"""Parallel evaluation sets: one item id, its instruction in each language.
+
+    {"id": "7", "text": {"en": "Name a fruit.", "es": "Nombra una fruta."}}
+
+`question_id` or `pos` are read as the id where `id` is absent (the public parallel sets in
+shared/data use them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from common.errors import InputFileError
+from common.jsonl import read_models
+
+
+class EvalItem(BaseModel):
+    """One instruction of an evaluation set, in every language it has."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(validation_alias=AliasChoices("id", "question_id", "pos"))
+    text: dict[str, str] = Field(min_length=1)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("text")
+    @classmethod
+    def _no_blank_instruction(cls, text: dict[str, str]) -> dict[str, str]:
+        for language, instruction in text.items():
+            if not instruction.strip():
+                raise ValueError(f"the {language!r} instruction is empty")
+        return text
+
+
+def read_eval_set(path: Path) -> list[EvalItem]:
+    """Every item of a parallel JSONL eval set; ids must be unique."""
+    items: list[EvalItem] = []
+    seen: dict[str, int] = {}
+    for number, item in read_models(path, EvalItem):
+        if item.id in seen:
+            raise InputFileError(str(path), number, f"id {item.id!r} repeats line {seen[item.id]}")
+        seen[item.id] = number
+        items.append(item)
+    return items
+
+
+def languages_of(items: list[EvalItem]) -> list[str]:
+    """The languages every item has, sorted."""
+    common = set(items[0].text)
+    for item in items[1:]:
+        common &= set(item.text)
+    return sorted(common)
+
+
+def instructions_in(items: list[EvalItem], language: str, path: Path) -> list[tuple[str, str]]:
+    """(id, instruction) of every item in `language`; an item without it is an error."""
+    missing = [item.id for item in items if language not in item.text]
+    if missing:
+        have = ", ".join(languages_of(items)) or "none"
+        raise InputFileError(
+            str(path), None,
+            f"{len(missing)} items have no {language!r} instruction (first: id {missing[0]!r}); "
+            f"languages every item has: {have}",
+        )  # fmt: skip
+    return [(item.id, item.text[language]) for item in items]
