@@ -25,6 +25,7 @@ class StoredGeneration:
 
     text: str
     finish_reason: str | None
+    completion_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class GenerationCache:
                 "seed": int,
                 "text": str,
                 "finish_reason": str,
+                "completion_tokens": int,
                 "created_at": float,
             },
             pk="key",
@@ -67,10 +69,14 @@ class GenerationCache:
         for chunk in chunks(list(dict.fromkeys(keys))):
             marks = ",".join("?" * len(chunk))
             rows = self._db.query(
-                f"select key, text, finish_reason from {_TABLE} where key in ({marks})", chunk
+                f"select key, text, finish_reason, completion_tokens from {_TABLE} "
+                f"where key in ({marks})",
+                chunk,
             )
             for row in rows:
-                found[row["key"]] = StoredGeneration(row["text"], row["finish_reason"])
+                found[row["key"]] = StoredGeneration(
+                    row["text"], row["finish_reason"], row["completion_tokens"]
+                )
         return found
 
     def put_many(self, records: Iterable[GenerationRecord]) -> None:
@@ -85,12 +91,13 @@ class GenerationCache:
                 "seed": record.seed,
                 "text": record.generation.text,
                 "finish_reason": record.generation.finish_reason,
+                "completion_tokens": record.generation.completion_tokens,
                 "created_at": now,
             }
             for record in records
         ]
         if rows:
-            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500)
+            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500, alter=True)
 
     def count(self) -> int:
         """How many responses are stored."""

@@ -51,6 +51,7 @@ class Generation:
     request: GenerationRequest
     text: str
     finish_reason: str | None
+    completion_tokens: int | None
     seed: int
     cached: bool
 
@@ -62,6 +63,14 @@ class GenerationCounts:
     generated: int = 0
     cache_hits: int = 0
     stored: int = 0
+
+
+def _generation(
+    request: GenerationRequest, stored: StoredGeneration, seed: int, cached: bool
+) -> Generation:
+    return Generation(
+        request, stored.text, stored.finish_reason, stored.completion_tokens, seed, cached
+    )
 
 
 def request_seed(model: str, language: str, item_id: str) -> int:
@@ -127,14 +136,14 @@ class Generator:
             stored = known.get(key)
             if stored is not None:
                 self.counts.cache_hits += 1
-                return Generation(request, stored.text, stored.finish_reason, seed, cached=True)
+                return _generation(request, stored, seed, cached=True)
             stored = await self._generate(models[request.model], request, seed)
             self.counts.generated += 1
             known[key] = stored
             record = GenerationRecord(key, request.model, request.language, request.item_id,
                                       seed, stored)  # fmt: skip
             self._remember(record)
-            return Generation(request, stored.text, stored.finish_reason, seed, cached=False)
+            return _generation(request, stored, seed, cached=False)
 
         try:
             return await bounded_map(range(len(requests)), one, self.concurrency, on_result)
@@ -194,12 +203,13 @@ class Generator:
             else:
                 text = choice["text"]
             finish_reason = choice.get("finish_reason")
-        except (KeyError, IndexError, TypeError) as error:
+            tokens = (data.get("usage") or {}).get("completion_tokens")
+        except (KeyError, IndexError, TypeError, AttributeError) as error:
             raise GeneratorError(
                 f"model {model.name!r}: the server's answer is not an OpenAI-compatible "
                 f"completion (missing {error})"
             ) from None
-        return StoredGeneration(text or "", finish_reason)
+        return StoredGeneration(text or "", finish_reason, tokens)
 
     def _remember(self, record: GenerationRecord) -> None:
         if self.cache is None:

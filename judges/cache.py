@@ -81,7 +81,7 @@ class JudgmentCache:
             for key, reply in items.items()
         ]
         if rows:
-            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500)
+            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500, alter=True)
 
     def count(self) -> int:
         """How many judge replies are stored."""

@@ -175,6 +175,7 @@ def _record(generation: Generation) -> dict[str, object]:
         "instruction": request.instruction,
         "response": generation.text,
         "finish_reason": generation.finish_reason,
+        "completion_tokens": generation.completion_tokens,
         "seed": generation.seed,
         "cached": generation.cached,
     }
