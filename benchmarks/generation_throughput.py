@@ -4,7 +4,7 @@ A tiny Llama with two LoRA adapters is built locally and served by `sxs generato
 At concurrency 1, 8 and 32, the same kind of requests (chat, 32 new tokens, the paper's
 sampling, requests spread over base / es / fi) are sent by `generators.client.Generator` (with
 its SQLite store, every response new) and by a bare httpx loop with a semaphore. Each is run
-`--runs` times (3), alternating, on fresh instructions, after a warm-up; the figures are the means.
+`--runs` times (3), alternating, on fresh instructions, after a warm-up; figures are means.
 Goal: our client within 10% of the bare loop at every concurrency.
 
     SXS_VLLM_PYTHON=.venv-vllm/bin/python .venv/bin/python benchmarks/generation_throughput.py
