@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -28,3 +31,45 @@ def open_database(path: Path) -> sqlite_utils.Database:
 def chunks(items: list[str], size: int = 500) -> list[list[str]]:
     """`items` in lists of at most `size` (SQLite limits the parameters of one query)."""
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class ContentStore:
+    """Rows of one table keyed by `key` (a content key), in a SQLite file shared by processes.
+
+    A key already present keeps its first row: what was computed once is never replaced.
+    """
+
+    def __init__(
+        self, path: Path, table: str, columns: dict[str, type], not_null: set[str]
+    ) -> None:
+        self.path = path
+        self._db = open_database(path)
+        self._table = table
+        self._db.table(table).create(
+            {"key": str, **columns, "created_at": float},
+            pk="key",
+            not_null={"key", *not_null},
+            if_not_exists=True,
+        )
+
+    def get_many(self, keys: Iterable[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`fields` of the stored rows among `keys`, by key."""
+        selected = ", ".join(["key", *fields])
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            query = f"select {selected} from {self._table} where key in ({marks})"
+            for row in self._db.query(query, chunk):
+                found[row.pop("key")] = row
+        return found
+
+    def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows (each with its `key`); new columns are added as needed."""
+        if rows:
+            now = time.time()
+            stamped = [{**row, "created_at": now} for row in rows]
+            self._db.table(self._table).insert_all(stamped, ignore=True, batch_size=500, alter=True)
+
+    def count(self) -> int:
+        """How many rows are stored."""
+        return int(self._db.table(self._table).count)

@@ -9,14 +9,11 @@ with others).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.store import chunks, open_database
-
-_TABLE = "generations"
+from common.store import ContentStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,60 +42,37 @@ class GenerationCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = open_database(path)
-        self._db.table(_TABLE).create(
-            {
-                "key": str,
-                "model": str,
-                "language": str,
-                "item_id": str,
-                "seed": int,
-                "text": str,
-                "finish_reason": str,
-                "completion_tokens": int,
-                "created_at": float,
-            },
-            pk="key",
-            not_null={"key", "model", "text"},
-            if_not_exists=True,
-        )
+        self._store = ContentStore(
+            path,
+            "generations",
+            {"model": str, "language": str, "item_id": str, "seed": int, "text": str,
+             "finish_reason": str, "completion_tokens": int},
+            not_null={"model", "text"},
+        )  # fmt: skip
 
     def get_many(self, keys: Iterable[str]) -> dict[str, StoredGeneration]:
         """The stored responses among `keys`."""
-        found: dict[str, StoredGeneration] = {}
-        for chunk in chunks(list(dict.fromkeys(keys))):
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.query(
-                f"select key, text, finish_reason, completion_tokens from {_TABLE} "
-                f"where key in ({marks})",
-                chunk,
-            )
-            for row in rows:
-                found[row["key"]] = StoredGeneration(
-                    row["text"], row["finish_reason"], row["completion_tokens"]
-                )
-        return found
+        rows = self._store.get_many(keys, ("text", "finish_reason", "completion_tokens"))
+        return {key: StoredGeneration(**row) for key, row in rows.items()}
 
     def put_many(self, records: Iterable[GenerationRecord]) -> None:
         """Store responses; a key already present keeps its first response."""
-        now = time.time()
-        rows = [
-            {
-                "key": record.key,
-                "model": record.model,
-                "language": record.language,
-                "item_id": record.item_id,
-                "seed": record.seed,
-                "text": record.generation.text,
-                "finish_reason": record.generation.finish_reason,
-                "completion_tokens": record.generation.completion_tokens,
-                "created_at": now,
-            }
-            for record in records
-        ]
-        if rows:
-            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500, alter=True)
+        self._store.put_many(
+            [
+                {
+                    "key": record.key,
+                    "model": record.model,
+                    "language": record.language,
+                    "item_id": record.item_id,
+                    "seed": record.seed,
+                    "text": record.generation.text,
+                    "finish_reason": record.generation.finish_reason,
+                    "completion_tokens": record.generation.completion_tokens,
+                }
+                for record in records
+            ]
+        )
 
     def count(self) -> int:
         """How many responses are stored."""
-        return int(self._db.table(_TABLE).count)
+        return self._store.count()

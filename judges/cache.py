@@ -7,15 +7,14 @@ never judged again, in this process or another one sharing the file (WAL mode).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from common.store import chunks, content_key, open_database
+from common.store import ContentStore, content_key
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.verdicts import Verdict
 
-_TABLE = "judgments"
+_FIELDS = ("raw", "verdict", "score_1", "score_2")
 
 
 def judgment_key(identity: str, template_hash: str, call: JudgeCall, uses_reference: bool) -> str:
@@ -31,62 +30,43 @@ class JudgmentCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = open_database(path)
-        self._db.table(_TABLE).create(
-            {
-                "key": str,
-                "judge": str,
-                "template_hash": str,
-                "raw": str,
-                "verdict": str,
-                "score_1": float,
-                "score_2": float,
-                "created_at": float,
-            },
-            pk="key",
-            not_null={"key", "judge", "template_hash", "raw"},
-            if_not_exists=True,
-        )
+        self._store = ContentStore(
+            path,
+            "judgments",
+            {"judge": str, "template_hash": str, "raw": str, "verdict": str,
+             "score_1": float, "score_2": float},
+            not_null={"judge", "template_hash", "raw"},
+        )  # fmt: skip
 
     def get_many(self, keys: Iterable[str]) -> dict[str, JudgeReply]:
         """The stored replies among `keys`."""
-        found: dict[str, JudgeReply] = {}
-        for chunk in chunks(list(dict.fromkeys(keys))):
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.query(
-                f"select key, raw, verdict, score_1, score_2 from {_TABLE} where key in ({marks})",
-                chunk,
+        return {
+            key: JudgeReply(
+                raw=row["raw"],
+                verdict=Verdict(row["verdict"]) if row["verdict"] is not None else None,
+                score_1=row["score_1"],
+                score_2=row["score_2"],
             )
-            for row in rows:
-                verdict = Verdict(row["verdict"]) if row["verdict"] is not None else None
-                found[row["key"]] = JudgeReply(
-                    raw=row["raw"], verdict=verdict, score_1=row["score_1"], score_2=row["score_2"]
-                )
-        return found
+            for key, row in self._store.get_many(keys, _FIELDS).items()
+        }
 
     def put_many(self, judge: str, template_hash: str, items: Mapping[str, JudgeReply]) -> None:
         """Store replies; a key already present keeps its first reply."""
-        now = time.time()
-        rows: Sequence[dict[str, object]] = [
-            {
-                "key": key,
-                "judge": judge,
-                "template_hash": template_hash,
-                "raw": reply.raw,
-                "verdict": reply.verdict.value if reply.verdict is not None else None,
-                "score_1": reply.score_1,
-                "score_2": reply.score_2,
-                "created_at": now,
-            }
-            for key, reply in items.items()
-        ]
-        if rows:
-            self._db.table(_TABLE).insert_all(rows, ignore=True, batch_size=500, alter=True)
+        self._store.put_many(
+            [
+                {
+                    "key": key,
+                    "judge": judge,
+                    "template_hash": template_hash,
+                    "raw": reply.raw,
+                    "verdict": reply.verdict.value if reply.verdict is not None else None,
+                    "score_1": reply.score_1,
+                    "score_2": reply.score_2,
+                }
+                for key, reply in items.items()
+            ]
+        )
 
     def count(self) -> int:
         """How many judge replies are stored."""
-        return int(self._db.table(_TABLE).count)
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+        return self._store.count()
