@@ -201,3 +201,19 @@ def test_a_server_dying_mid_run_loses_nothing(tmp_path: Path) -> None:
         generations = run(resumed, requests)
     assert (resumed.counts.cache_hits, resumed.counts.generated) == (7, 13)
     assert [g.text for g in generations] == [f"answer to instruction {i}" for i in range(20)]
+
+
+def test_a_server_that_accepts_but_never_answers_times_out() -> None:
+    """A real socket on loopback that accepts connections and stays silent."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        generator = Generator(registry(endpoints=[url]), retry=FAST, timeout_s=0.2)
+        with pytest.raises(GenerationUnavailableError) as raised:
+            run(generator, requests_for("es", 1))
+    assert f"model 'es' at {url}/chat/completions failed after 3 attempts: timed out" in str(
+        raised.value
+    )

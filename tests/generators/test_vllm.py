@@ -19,7 +19,7 @@ import pytest
 from common.openai_http import RetryPolicy
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
-from generators.errors import GenerationRejectedError, GenerationUnavailableError, ServerStartError
+from generators.errors import GenerationRejectedError, ServerStartError
 from generators.registry import load_registry
 from generators.server import find_vllm_python
 from judges.backends.openai import JudgeMode, OpenAIJudge, OpenAIJudgeConfig
@@ -137,9 +137,7 @@ def test_faults_name_the_model_and_endpoint(stack: Stack) -> None:
     fast = RetryPolicy(max_attempts=2, backoff_initial_s=0, backoff_max_s=0)
     with pytest.raises(GenerationRejectedError, match=r"model 'ghost'.*HTTP 404"):
         asyncio.run(generate_one(Generator(ghost, retry=fast), "ghost"))
-    slow = Generator(registry, retry=fast, timeout_s=0.001)
-    with pytest.raises(GenerationUnavailableError, match=f"model 'es' at {stack.url}.*timed out"):
-        asyncio.run(generate_one(slow, "es"))
+    # (timeouts: tests/generators/test_client.py, against a loopback socket that never answers)
 
 
 async def generate_one(generator: Generator, model: str) -> None:
