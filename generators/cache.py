@@ -45,10 +45,17 @@ class GenerationCache:
         self._store = ContentStore(
             path,
             "generations",
-            {"model": str, "language": str, "item_id": str, "seed": int, "text": str,
-             "finish_reason": str, "completion_tokens": int},
+            {
+                "model": str,
+                "language": str,
+                "item_id": str,
+                "seed": int,
+                "text": str,
+                "finish_reason": str,
+                "completion_tokens": int,
+            },
             not_null={"model", "text"},
-        )  # fmt: skip
+        )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, StoredGeneration]:
         """The stored responses among `keys`."""

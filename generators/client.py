@@ -31,8 +31,6 @@ from generators.errors import (
 )
 from generators.registry import PromptFormat, Registry, ServedModel
 
-_FLUSH_EVERY = 64
-
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
@@ -92,8 +90,10 @@ class Generator:
         retry: RetryPolicy | None = None,
         api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        flush_every: int = 64,
     ) -> None:
         self.registry = registry
+        self.flush_every = flush_every
         self.cache = cache
         self.concurrency = concurrency
         self.counts = GenerationCounts()
@@ -104,9 +104,9 @@ class Generator:
             api_key=api_key,
             transport=transport,
         )
-        self._path = "/chat/completions" if registry.prompt_format is PromptFormat.CHAT else (
-            "/completions"
-        )  # fmt: skip
+        self._path = (
+            "/chat/completions" if registry.prompt_format is PromptFormat.CHAT else ("/completions")
+        )
         self._in_flight: dict[str, int] = {}
         self._unsaved: list[GenerationRecord] = []
 
@@ -140,8 +140,9 @@ class Generator:
             stored = await self._generate(models[request.model], request, seed)
             self.counts.generated += 1
             known[key] = stored
-            record = GenerationRecord(key, request.model, request.language, request.item_id,
-                                      seed, stored)  # fmt: skip
+            record = GenerationRecord(
+                key, request.model, request.language, request.item_id, seed, stored
+            )
             self._remember(record)
             return _generation(request, stored, seed, cached=False)
 
@@ -215,7 +216,7 @@ class Generator:
         if self.cache is None:
             return
         self._unsaved.append(record)
-        if len(self._unsaved) >= _FLUSH_EVERY:
+        if len(self._unsaved) >= self.flush_every:
             self._flush()
 
     def _flush(self) -> None:

@@ -1,6 +1,9 @@
 """Parallel evaluation sets: one item id, its instruction in each language.
 
-    {"id": "7", "text": {"en": "Name a fruit.", "es": "Nombra una fruta."}}
+    {"id": "7", "text": {"en": "Name a fruit.", "es": "Nombra una fruta."},
+     "reference": {"en": "A banana.", "es": "Un plátano."}}
+
+`reference` (optional) holds reference answers, read by the reference judge.
 
 `question_id` or `pos` are read as the id where `id` is absent (the public parallel sets in
 shared/data use them).
@@ -23,6 +26,7 @@ class EvalItem(BaseModel):
 
     id: str = Field(validation_alias=AliasChoices("id", "question_id", "pos"))
     text: dict[str, str] = Field(min_length=1)
+    reference: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -64,8 +68,9 @@ def instructions_in(items: list[EvalItem], language: str, path: Path) -> list[tu
     if missing:
         have = ", ".join(languages_of(items)) or "none"
         raise InputFileError(
-            str(path), None,
+            str(path),
+            None,
             f"{len(missing)} items have no {language!r} instruction (first: id {missing[0]!r}); "
             f"languages every item has: {have}",
-        )  # fmt: skip
+        )
     return [(item.id, item.text[language]) for item in items]

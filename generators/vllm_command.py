@@ -59,24 +59,35 @@ def vllm_command(registry: Registry, python: str) -> list[str]:
     """The full command line serving `registry` with the vLLM found at `python`."""
     server = registry.server
     command = [
-        python, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", registry.base_path(),
-        "--served-model-name", registry.base_name,
-        "--host", server.host,
-        "--port", str(server.port),
-        "--max-model-len", str(server.max_model_len),
-    ]  # fmt: skip
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        registry.base_path(),
+        "--served-model-name",
+        registry.base_name,
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--max-model-len",
+        str(server.max_model_len),
+    ]
     if registry.adapters:
         paths = {name: registry.adapter_path(name) for name in registry.adapters}
         ranks = [adapter_rank(name, path) for name, path in paths.items()]
         max_loras = server.max_loras or len(paths)
         command += [
             "--enable-lora",
-            "--lora-modules", *(f"{name}={path}" for name, path in paths.items()),
-            "--max-loras", str(max_loras),
-            "--max-cpu-loras", str(max(max_loras, len(paths))),
-            "--max-lora-rank", str(server.max_lora_rank or served_rank(ranks)),
-        ]  # fmt: skip
+            "--lora-modules",
+            *(f"{name}={path}" for name, path in paths.items()),
+            "--max-loras",
+            str(max_loras),
+            "--max-cpu-loras",
+            str(max(max_loras, len(paths))),
+            "--max-lora-rank",
+            str(server.max_lora_rank or served_rank(ranks)),
+        ]
     return command + list(server.extra_args)
 
 

@@ -33,10 +33,16 @@ class JudgmentCache:
         self._store = ContentStore(
             path,
             "judgments",
-            {"judge": str, "template_hash": str, "raw": str, "verdict": str,
-             "score_1": float, "score_2": float},
+            {
+                "judge": str,
+                "template_hash": str,
+                "raw": str,
+                "verdict": str,
+                "score_1": float,
+                "score_2": float,
+            },
             not_null={"judge", "template_hash", "raw"},
-        )  # fmt: skip
+        )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, JudgeReply]:
         """The stored replies among `keys`."""

@@ -3,7 +3,7 @@
 Each pair (A, B) is shown to the judge as (A, B) and as (B, A). Identical responses are a tie
 with no judge call. An output that is not a verdict is asked again, at most `parse_attempts`
 times in all, then recorded as invalid. Every reply is stored in the cache as it comes (in
-small batches, and always before an error or interruption propagates).
+batches of `flush_every`, and always before an error or interruption propagates).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from judges.cache import JudgmentCache, judgment_key
 from judges.pairs import Pair
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from judges.verdicts import Order, Outcome, Verdict, outcome_of
-
-_FLUSH_EVERY = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +83,7 @@ class SideBySide:
         cache: JudgmentCache | None = None,
         parse_attempts: int = 3,
         concurrency: int = 64,
+        flush_every: int = 256,
     ) -> None:
         if parse_attempts < 1 or concurrency < 1:
             raise ValueError("parse_attempts and concurrency must be at least 1")
@@ -93,6 +92,7 @@ class SideBySide:
         self.cache = cache if judge.cacheable else None
         self.parse_attempts = parse_attempts
         self.concurrency = concurrency
+        self.flush_every = flush_every
         self.counts = RunCounts()
         self._known: dict[str, JudgeReply] = {}
         self._unsaved: dict[str, JudgeReply] = {}
@@ -143,7 +143,7 @@ class SideBySide:
         self._known[key] = reply
         if self.cache is not None:
             self._unsaved[key] = reply
-            if len(self._unsaved) >= _FLUSH_EVERY:
+            if len(self._unsaved) >= self.flush_every:
                 self._flush()
         return JudgedCall(reply, attempts=attempts, cached=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service import generator_commands, judge_commands
+from service import generator_commands, judge_commands, serve_command
 
 app = typer.Typer(
     name="sxs",
@@ -17,3 +17,4 @@ app.command("judge")(judge_commands.judge)
 app.command("agreement")(judge_commands.agreement)
 app.command("generate")(generator_commands.generate)
 app.add_typer(generator_commands.generators_app, name="generators")
+app.command("serve")(serve_command.serve)

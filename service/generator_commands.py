@@ -144,9 +144,14 @@ def generate(
         destination = out or Path(f"{model}.{language}.jsonl")
         write_records(destination, (_record(g) for g in generations))
     counts = generator.counts
-    summary = {"model": model, "language": language, "items": len(generations),
-               "generated": counts.generated, "cache_hits": counts.cache_hits,
-               "out": str(destination)}  # fmt: skip
+    summary = {
+        "model": model,
+        "language": language,
+        "items": len(generations),
+        "generated": counts.generated,
+        "cache_hits": counts.cache_hits,
+        "out": str(destination),
+    }
     if as_json:
         typer.echo(json.dumps(summary))
     else:

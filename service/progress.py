@@ -14,9 +14,14 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
     """Yields a function that advances the bar by one."""
     console = Console(stderr=True)
     progress = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
-    )  # fmt: skip
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
     with progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)

@@ -28,9 +28,12 @@ def build_adapter(base: Path, out: Path, seed: int, rank: int = 8) -> Path:
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base)
     config = LoraConfig(
-        r=rank, lora_alpha=2 * rank, init_lora_weights=False, task_type="CAUSAL_LM",
+        r=rank,
+        lora_alpha=2 * rank,
+        init_lora_weights=False,
+        task_type="CAUSAL_LM",
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-    )  # fmt: skip
+    )
     get_peft_model(model, config).save_pretrained(str(out))
     return out
 
@@ -71,8 +74,10 @@ def serving(registry: Path, log_dir: Path, port: int, timeout_s: float = 400) ->
     output = (log_dir / "serve.out").open("wb")
     process = subprocess.Popen(
         [str(SXS), "generators", "serve", "-r", str(registry), "--log", str(log_dir / "vllm.log")],
-        stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + timeout_s
         while True:

@@ -116,8 +116,10 @@ def test_a_response_is_generated_once(tmp_path: Path) -> None:
     run(make(retrained, GenerationCache(tmp_path / "s.db"), adapters=adapters), requests_for("fi"))
     assert len(retrained.requests) == 3  # a new revision is a new model
     resampled = Recorder()
-    run(make(resampled, GenerationCache(tmp_path / "s.db"), sampling={"temperature": 0.0}),
-        requests_for("es"))  # fmt: skip
+    run(
+        make(resampled, GenerationCache(tmp_path / "s.db"), sampling={"temperature": 0.0}),
+        requests_for("es"),
+    )
     assert len(resampled.requests) == 3
 
 
@@ -188,9 +190,11 @@ def test_a_server_dying_mid_run_loses_nothing(tmp_path: Path) -> None:
     requests = requests_for("es", 20)
     with serving(create_app(dying)) as url:
         generator = Generator(
-            registry(endpoints=[url]), cache=GenerationCache(tmp_path / "s.db"),
-            retry=FAST, concurrency=1,
-        )  # fmt: skip
+            registry(endpoints=[url]),
+            cache=GenerationCache(tmp_path / "s.db"),
+            retry=FAST,
+            concurrency=1,
+        )
         with pytest.raises(GenerationUnavailableError, match="HTTP 503"):
             run(generator, requests)
     assert generator.counts.stored == 7

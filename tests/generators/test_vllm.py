@@ -67,9 +67,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def complete(stack: Stack, model: str, seed: int = 7) -> str:
     body = {
-        "model": model, "messages": [{"role": "user", "content": "Hola, ¿qué tal?"}],
-        "max_tokens": 16, "temperature": 0.7, "top_p": 0.9, "seed": seed,
-    }  # fmt: skip
+        "model": model,
+        "messages": [{"role": "user", "content": "Hola, ¿qué tal?"}],
+        "max_tokens": 16,
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "seed": seed,
+    }
     response = httpx.post(f"{stack.url}/chat/completions", json=body, timeout=60)
     response.raise_for_status()
     return str(response.json()["choices"][0]["message"]["content"])
@@ -89,11 +93,26 @@ def test_a_seeded_request_sent_alone_reproduces(stack: Stack) -> None:
 def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack) -> None:
     def generate() -> dict[str, object]:
         result = subprocess.run(
-            [str(SXS), "generate", str(stack.folder / "eval.jsonl"), "-m", "fi", "-l", "es",
-             "-r", str(stack.registry), "--db", str(stack.folder / "sxs.db"),
-             "--out", str(stack.folder / "fi.es.jsonl"), "--json"],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                str(SXS),
+                "generate",
+                str(stack.folder / "eval.jsonl"),
+                "-m",
+                "fi",
+                "-l",
+                "es",
+                "-r",
+                str(stack.registry),
+                "--db",
+                str(stack.folder / "sxs.db"),
+                "--out",
+                str(stack.folder / "fi.es.jsonl"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
         return dict(json.loads(result.stdout))
 
@@ -154,8 +173,10 @@ def test_an_adapter_added_later_is_loaded_at_run_time(stack: Stack) -> None:
         registry.write(f'it = "{stack.folder / "adapters" / "it"}"\n')
     result = subprocess.run(
         [str(SXS), "generators", "sync", "-r", str(stack.registry)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "loaded it" in result.stdout
     listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}

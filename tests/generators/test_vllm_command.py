@@ -29,20 +29,32 @@ def test_every_flag_comes_from_the_registry(tmp_path: Path) -> None:
     )
     command = vllm_command(load_registry(registry_file), "/venv/bin/python")
     assert command == [
-        "/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str((tmp_path / "base").resolve()),
-        "--served-model-name", "tiny",
-        "--host", "0.0.0.0",
-        "--port", "8123",
-        "--max-model-len", "1024",
+        "/venv/bin/python",
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str((tmp_path / "base").resolve()),
+        "--served-model-name",
+        "tiny",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8123",
+        "--max-model-len",
+        "1024",
         "--enable-lora",
-        "--lora-modules", f"es={(tmp_path / 'ad' / 'es').resolve()}",
+        "--lora-modules",
+        f"es={(tmp_path / 'ad' / 'es').resolve()}",
         f"fi={(tmp_path / 'ad' / 'fi').resolve()}",
-        "--max-loras", "2",
-        "--max-cpu-loras", "2",
-        "--max-lora-rank", "16",  # the rank_pattern's 12, rounded up to a value vLLM accepts
-        "--dtype", "bfloat16",
-    ]  # fmt: skip
+        "--max-loras",
+        "2",
+        "--max-cpu-loras",
+        "2",
+        "--max-lora-rank",
+        "16",  # the rank_pattern's 12, rounded up to a value vLLM accepts
+        "--dtype",
+        "bfloat16",
+    ]
 
 
 def test_overrides_and_a_registry_without_adapters(tmp_path: Path) -> None:

@@ -42,9 +42,14 @@ def test_agreement_over_common_labelled_ids(tmp_path: Path) -> None:
     )
     human = write(
         tmp_path / "human.jsonl",
-        [{"id": "1", "label": "1"}, {"id": "2", "label": "2"}, {"id": "3", "label": "1"},
-         {"id": "4", "label": "1"}, {"id": "6", "label": "2"}],
-    )  # fmt: skip
+        [
+            {"id": "1", "label": "1"},
+            {"id": "2", "label": "2"},
+            {"id": "3", "label": "1"},
+            {"id": "4", "label": "1"},
+            {"id": "6", "label": "2"},
+        ],
+    )
     result = agreement(read_labels(judge), read_labels(human))
     assert result.percent == pytest.approx(100 * (1 + 0.5 + 0) / 3)
     assert (result.n, result.only_first, result.only_second, result.unlabelled) == (3, 1, 1, 1)

@@ -57,8 +57,13 @@ def test_generate_against_an_openai_compatible_server(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert json.loads(first.output)["generated"] == 2
     assert json.loads(second.output) | {"out": ""} == {
-        "model": "es", "language": "es", "items": 2, "generated": 0, "cache_hits": 2, "out": "",
-    }  # fmt: skip
+        "model": "es",
+        "language": "es",
+        "items": 2,
+        "generated": 0,
+        "cache_hits": 2,
+        "out": "",
+    }
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [row["response"] for row in rows] == ["re: Hola", "re: Adiós"]
 
@@ -68,9 +73,9 @@ def test_bad_input_and_an_absent_server(tmp_path: Path) -> None:
 
     def run(*args: str) -> tuple[int, str]:
         result = runner.invoke(
-            app, ["generate", str(eval_set), "-r", str(registry), "--db", str(tmp_path / "d"),
-                  *args],
-        )  # fmt: skip
+            app,
+            ["generate", str(eval_set), "-r", str(registry), "--db", str(tmp_path / "d"), *args],
+        )
         return result.exit_code, result.output
 
     code, output = run("-m", "fr", "-l", "es")

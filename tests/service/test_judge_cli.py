@@ -41,9 +41,19 @@ def write_pairs(path: Path, rows: list[dict[str, Any]]) -> Path:
 def test_sample_pairs_with_the_reference_judge(tmp_path: Path) -> None:
     out = tmp_path / "judged.jsonl"
     result = runner.invoke(
-        app, ["judge", str(SAMPLE), "-b", "reference", "--db", str(tmp_path / "s.db"),
-              "--out", str(out), "--json"],
-    )  # fmt: skip
+        app,
+        [
+            "judge",
+            str(SAMPLE),
+            "-b",
+            "reference",
+            "--db",
+            str(tmp_path / "s.db"),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
@@ -63,10 +73,17 @@ def test_alpaca_eval_617_pairs_then_a_rerun_from_the_store(
     rows = [json.loads(line) for line in outputs.read_text("utf-8").splitlines()]
     pairs = write_pairs(
         tmp_path / "alpaca.jsonl",
-        [{"id": r["idx"], "instruction": r["instruction"], "response_a": r["outputs"]["alpaca-7b"],
-          "response_b": r["outputs"]["llama-2-7b-chat-hf"], "reference": r["outputs"]["gpt4"]}
-         for r in rows],
-    )  # fmt: skip
+        [
+            {
+                "id": r["idx"],
+                "instruction": r["instruction"],
+                "response_a": r["outputs"]["alpaca-7b"],
+                "response_b": r["outputs"]["llama-2-7b-chat-hf"],
+                "reference": r["outputs"]["gpt4"],
+            }
+            for r in rows
+        ],
+    )
     args = ("judge", pairs, "-b", "reference", "--db", tmp_path / "store.db", "--json")
     first = summary_of(sxs(*args, cwd=tmp_path))
     assert first["pairs"] == 617
@@ -85,21 +102,31 @@ def test_alpaca_eval_617_pairs_then_a_rerun_from_the_store(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"instruction": "q", "response_a": "a", "response_b": "b"}\n{"instruction": \n',
-         "pairs.jsonl:2: not valid JSON"),
-        ('{"instruction": "q", "response_a": "a"}\n',
-         "pairs.jsonl:1: field 'response_b': Field required"),
-        ('{"instruction": "q", "response_a": "a", "response_b": " "}\n',
-         "pairs.jsonl:1: field 'response_b' is empty"),
-        ('{"instruction": "", "response_a": "a", "response_b": "b"}\n',
-         "pairs.jsonl:1: field 'instruction'"),
-        ('[1, 2]\n', "pairs.jsonl:1: expected a JSON object"),
-        ('{"id": 1, "instruction": "q", "response_a": "a", "response_b": "b"}\n'
-         '{"id": "1", "instruction": "q", "response_a": "a", "response_b": "c"}\n',
-         "pairs.jsonl:2: id '1' repeats line 1"),
+        (
+            '{"instruction": "q", "response_a": "a", "response_b": "b"}\n{"instruction": \n',
+            "pairs.jsonl:2: not valid JSON",
+        ),
+        (
+            '{"instruction": "q", "response_a": "a"}\n',
+            "pairs.jsonl:1: field 'response_b': Field required",
+        ),
+        (
+            '{"instruction": "q", "response_a": "a", "response_b": " "}\n',
+            "pairs.jsonl:1: field 'response_b' is empty",
+        ),
+        (
+            '{"instruction": "", "response_a": "a", "response_b": "b"}\n',
+            "pairs.jsonl:1: field 'instruction'",
+        ),
+        ("[1, 2]\n", "pairs.jsonl:1: expected a JSON object"),
+        (
+            '{"id": 1, "instruction": "q", "response_a": "a", "response_b": "b"}\n'
+            '{"id": "1", "instruction": "q", "response_a": "a", "response_b": "c"}\n',
+            "pairs.jsonl:2: id '1' repeats line 1",
+        ),
         ("\n\n", "pairs.jsonl: the file holds no records"),
     ],
-)  # fmt: skip
+)
 def test_bad_pairs_files_get_one_line_naming_the_line(
     tmp_path: Path, content: str, message: str
 ) -> None:
@@ -137,9 +164,20 @@ def test_bad_settings_name_the_option(tmp_path: Path) -> None:
 def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     result = sxs(
-        "judge", SAMPLE, "-b", "openai", "--base-url", url, "--model", "judge",
-        "--max-attempts", "2", "--db", tmp_path / "d.db", cwd=tmp_path,
-    )  # fmt: skip
+        "judge",
+        SAMPLE,
+        "-b",
+        "openai",
+        "--base-url",
+        url,
+        "--model",
+        "judge",
+        "--max-attempts",
+        "2",
+        "--db",
+        tmp_path / "d.db",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     assert f"error: judge endpoint {url}/completions (model 'judge') failed after 2 attempts" in (
         result.stderr
@@ -150,9 +188,11 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 def test_judging_over_real_http_survives_a_failing_server(tmp_path: Path) -> None:
     pairs = write_pairs(
         tmp_path / "pairs.jsonl",
-        [{"id": i, "instruction": f"q{i}", "response_a": "a" * (i % 7 + 1), "response_b": "aaaa"}
-         for i in range(40)],
-    )  # fmt: skip
+        [
+            {"id": i, "instruction": f"q{i}", "response_a": "a" * (i % 7 + 1), "response_b": "aaaa"}
+            for i in range(40)
+        ],
+    )
     budget = {"left": 30}
 
     def failing_after_budget(prompt: str) -> str:
@@ -161,8 +201,21 @@ def test_judging_over_real_http_survives_a_failing_server(tmp_path: Path) -> Non
         budget["left"] -= 1
         return prefer_longer(prompt)
 
-    args = ("judge", pairs, "-b", "openai", "--model", "stub", "--max-attempts", "2",
-            "--concurrency", "1", "--db", tmp_path / "store.db", "--json")  # fmt: skip
+    args = (
+        "judge",
+        pairs,
+        "-b",
+        "openai",
+        "--model",
+        "stub",
+        "--max-attempts",
+        "2",
+        "--concurrency",
+        "1",
+        "--db",
+        tmp_path / "store.db",
+        "--json",
+    )
     with serving(create_app(failing_after_budget)) as url:
         broken = sxs(*args, "--base-url", url, cwd=tmp_path)
     assert broken.returncode == 1
@@ -178,8 +231,10 @@ def test_judging_over_real_http_survives_a_failing_server(tmp_path: Path) -> Non
         fresh = summary_of(sxs(*args, "--base-url", url, "--no-cache", cwd=tmp_path))
     assert fresh["judge_calls"] == total_calls
     assert (fresh["wins"], fresh["ties"], fresh["losses"]) == (
-        resumed["wins"], resumed["ties"], resumed["losses"],
-    )  # fmt: skip
+        resumed["wins"],
+        resumed["ties"],
+        resumed["losses"],
+    )
 
 
 def test_agreement_command(tmp_path: Path) -> None:
@@ -195,10 +250,23 @@ def test_agreement_command(tmp_path: Path) -> None:
 def test_judge_results_feed_agreement_and_replay(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
     judged = tmp_path / "judged.jsonl"
-    ran = runner.invoke(app, ["judge", str(SAMPLE), "-b", "reference", "--db", db,
-                              "--out", str(judged), "--json"])  # fmt: skip
-    replayed = runner.invoke(app, ["judge", str(SAMPLE), "-b", "replay", "--replay", str(judged),
-                                   "--out", str(tmp_path / "again.jsonl"), "--json"])  # fmt: skip
+    ran = runner.invoke(
+        app, ["judge", str(SAMPLE), "-b", "reference", "--db", db, "--out", str(judged), "--json"]
+    )
+    replayed = runner.invoke(
+        app,
+        [
+            "judge",
+            str(SAMPLE),
+            "-b",
+            "replay",
+            "--replay",
+            str(judged),
+            "--out",
+            str(tmp_path / "again.jsonl"),
+            "--json",
+        ],
+    )
     assert replayed.exit_code == 0, replayed.output
     original, again = json.loads(ran.output), json.loads(replayed.output)
     assert again["score"] == original["score"]

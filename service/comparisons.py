@@ -1,0 +1,242 @@
+"""Running a comparison: generate what is missing, judge both orders, store every item.
+
+Each item flows on its own (bounded concurrency): both models' responses (through the
+generation cache), the order-swapped judgment (through the judgment cache), then the item row.
+Every reply is written as it arrives, so a job killed at any point resumes without generating
+or judging again what it had received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from common.concurrency import bounded_map
+from common.openai_http import RetryPolicy
+from generators.cache import GenerationCache
+from generators.client import GenerationRequest, Generator
+from generators.errors import UnknownModelError
+from generators.eval_sets import EvalItem, languages_of, read_eval_set
+from generators.registry import Registry
+from judges.backends.base import Judge
+from judges.cache import JudgmentCache
+from judges.pairs import Pair
+from judges.prompts import JudgeTemplate
+from judges.results import result_record
+from judges.statistics import JudgedPair, Summary, summarize
+from judges.sxs import PairResult, SideBySide
+from judges.verdicts import Outcome, Verdict
+from service.api_errors import not_found, unprocessable
+from service.schemas import ComparisonRequest
+from service.store import Job, JobStore
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One instruction of a comparison, in the order of its eval set."""
+
+    position: int
+    id: str
+    text: str
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    id: str
+    path: Path
+    items: list[EvalItem]
+
+    @property
+    def languages(self) -> list[str]:
+        return languages_of(self.items)
+
+
+def load_eval_sets(paths: dict[str, Path]) -> dict[str, EvalSet]:
+    """Every configured eval set, read and validated once at start-up."""
+    return {name: EvalSet(name, path, read_eval_set(path)) for name, path in paths.items()}
+
+
+class Comparisons:
+    """Checks comparison requests and runs them."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        eval_sets: dict[str, EvalSet],
+        judges: dict[str, Judge],
+        default_judge: str,
+        template: JudgeTemplate,
+        store: JobStore,
+        generation_cache: GenerationCache,
+        judgment_cache: JudgmentCache,
+        parse_attempts: int,
+        item_concurrency: int,
+        max_items: int,
+        generation_timeout_s: float,
+        generation_retry: RetryPolicy,
+        generator_api_key: str | None,
+        on_item: Callable[[PairResult], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.registry = registry
+        self.eval_sets = eval_sets
+        self.judges = judges
+        self.default_judge = default_judge
+        self.template = template
+        self.store = store
+        self.generation_cache = generation_cache
+        self.judgment_cache = judgment_cache
+        self.parse_attempts = parse_attempts
+        self.item_concurrency = item_concurrency
+        self.max_items = max_items
+        self.generation_timeout_s = generation_timeout_s
+        self.generation_retry = generation_retry
+        self.generator_api_key = generator_api_key
+        self.on_item = on_item
+        self.transport = transport
+
+    def judge_name(self, requested: str | None) -> str:
+        """The judge a request asks for (the default when none), checked."""
+        name = requested or self.default_judge
+        if name not in self.judges:
+            known = ", ".join(self.judges)
+            raise unprocessable(
+                "unknown_judge", f"judge {name!r} is not configured ({known})", "judge"
+            )
+        return name
+
+    def items(self, request: ComparisonRequest) -> list[Item]:
+        """The request's items, checked against the registry and the eval set."""
+        for field in ("model_a", "model_b"):
+            try:
+                self.registry.served(getattr(request, field))
+            except UnknownModelError as error:
+                raise unprocessable("unknown_model", str(error), field) from None
+        if request.instructions is not None:
+            items = [Item(i, x.id, x.text, x.reference) for i, x in enumerate(request.instructions)]
+            if len({item.id for item in items}) != len(items):
+                raise unprocessable(
+                    "duplicate_id", "instruction ids must be unique", "instructions"
+                )
+        else:
+            items = self._eval_set_items(request)
+        if len(items) > self.max_items:
+            raise unprocessable(
+                "too_many_items",
+                f"{len(items)} items; this service takes at most {self.max_items} per comparison",
+                "item_ids",
+            )
+        return items
+
+    def _eval_set_items(self, request: ComparisonRequest) -> list[Item]:
+        eval_set = self.eval_sets.get(request.eval_set)
+        if eval_set is None:
+            known = ", ".join(self.eval_sets) or "none"
+            raise not_found(
+                "unknown_eval_set",
+                f"eval set {request.eval_set!r} is not registered ({known})",
+                "eval_set",
+            )
+        language = request.language
+        if language not in eval_set.languages:
+            raise unprocessable(
+                "unknown_language",
+                f"eval set {eval_set.id!r} has no {language!r} instructions "
+                f"(it has: {', '.join(eval_set.languages)})",
+                "language",
+            )
+        items = [
+            Item(position, item.id, item.text[language], item.reference.get(language))
+            for position, item in enumerate(eval_set.items)
+        ]
+        if request.item_ids is None:
+            return items
+        by_id = {item.id: item for item in items}
+        unknown = [i for i in request.item_ids if i not in by_id]
+        if unknown:
+            raise unprocessable(
+                "unknown_item",
+                f"eval set {eval_set.id!r} has no item {unknown[0]!r} ({len(unknown)} unknown)",
+                "item_ids",
+            )
+        return [by_id[i] for i in dict.fromkeys(request.item_ids)]
+
+    async def run(self, job: Job) -> Summary:
+        """Finish every item the job does not have yet; the summary of all its items."""
+        request = ComparisonRequest.model_validate(job.request)
+        done = self.store.done_ids(job.id)
+        todo = [item for item in self.items(request) if item.id not in done]
+        generator = Generator(
+            self.registry,
+            cache=self.generation_cache,
+            concurrency=2 * self.item_concurrency,
+            timeout_s=self.generation_timeout_s,
+            retry=self.generation_retry,
+            api_key=self.generator_api_key,
+            flush_every=1,
+            transport=self.transport,
+        )
+        sxs = SideBySide(
+            self.judges[job.judge],
+            template=self.template,
+            cache=self.judgment_cache,
+            parse_attempts=self.parse_attempts,
+            concurrency=1,
+            flush_every=1,
+        )
+
+        async def one(item: Item) -> None:
+            a, b = await generator.generate(
+                [
+                    GenerationRequest(request.model_a, request.language, item.id, item.text),
+                    GenerationRequest(request.model_b, request.language, item.id, item.text),
+                ]
+            )
+            pair = Pair(
+                id=item.id,
+                instruction=item.text,
+                response_a=a.text,
+                response_b=b.text,
+                language=request.language,
+                reference=item.reference,
+            )
+            (result,) = await sxs.run([pair])
+            record = result_record(result) | {
+                "instruction": item.text,
+                "response_a": a.text,
+                "response_b": b.text,
+            }
+            self.store.add_item(job.id, item.position, item.id, record)
+            if self.on_item is not None:
+                self.on_item(result)
+
+        try:
+            await bounded_map(todo, one, self.item_concurrency)
+        finally:
+            await generator.aclose()
+        return self.summary(job.id)
+
+    def summary(self, job_id: str) -> Summary:
+        """Statistics over the job's finished items."""
+        return summarize([_judged(record) for record in self.store.items(job_id)])
+
+
+def _verdict(call: dict[str, Any] | None) -> Verdict | None:
+    if call is None or call.get("verdict") is None:
+        return None
+    return Verdict(call["verdict"])
+
+
+def _judged(record: dict[str, Any]) -> JudgedPair:
+    return JudgedPair(
+        outcome=Outcome(record["outcome"]),
+        ab=_verdict(record.get("ab")),
+        ba=_verdict(record.get("ba")),
+        identical=bool(record.get("identical")),
+    )

@@ -1,0 +1,96 @@
+"""Comparison jobs as asyncio tasks: at most `parallel` at a time, resumed at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from common.errors import EndpointError
+from generators.errors import GeneratorError
+from judges.errors import JudgeError
+from service.comparisons import Comparisons
+from service.metrics import Metrics
+from service.schemas import JobStatus
+from service.store import JobStore
+
+log = logging.getLogger("sxs.jobs")
+_BACKEND_ERRORS = (GeneratorError, JudgeError, EndpointError)
+
+
+class JobManager:
+    """Starts, cancels and resumes jobs; a job's end state is always written to the store."""
+
+    def __init__(
+        self, store: JobStore, comparisons: Comparisons, metrics: Metrics, parallel: int
+    ) -> None:
+        self.store = store
+        self.comparisons = comparisons
+        self.metrics = metrics
+        self._slots = asyncio.Semaphore(parallel)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancelled: set[str] = set()
+
+    def resume(self) -> int:
+        """Start every job left queued or running by an earlier process."""
+        jobs = self.store.unfinished()
+        for job in jobs:
+            self.launch(job.id)
+        return len(jobs)
+
+    def launch(self, job_id: str) -> None:
+        """Run the job unless it is already running here."""
+        task = self._tasks.get(job_id)
+        if task is None or task.done():
+            self._cancelled.discard(job_id)
+            self._tasks[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+
+    async def cancel(self, job_id: str) -> None:
+        """Stop the job; finished items stay stored."""
+        self._cancelled.add(job_id)
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        job = self.store.get(job_id)
+        if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            self._finish(job_id, JobStatus.CANCELLED)
+
+    async def shutdown(self) -> None:
+        """Stop every task; their jobs stay unfinished and resume at the next start."""
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _run(self, job_id: str) -> None:
+        async with self._slots:
+            job = self.store.get(job_id)
+            if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+                return
+            self.store.set_status(job_id, JobStatus.RUNNING)
+            self.metrics.jobs_running.inc()
+            try:
+                summary = await self.comparisons.run(job)
+            except asyncio.CancelledError:
+                if job_id in self._cancelled:
+                    self._finish(job_id, JobStatus.CANCELLED)
+                raise
+            except _BACKEND_ERRORS as error:
+                self.metrics.backend_errors.labels(type(error).__name__).inc()
+                self._finish(job_id, JobStatus.FAILED, str(error))
+            except Exception as error:
+                log.exception("job %s failed", job_id)
+                self._finish(job_id, JobStatus.FAILED, f"internal error: {error!r}")
+            else:
+                self._finish(job_id, JobStatus.DONE, summary=summary.as_dict())
+            finally:
+                self.metrics.jobs_running.dec()
+
+    def _finish(
+        self,
+        job_id: str,
+        status: JobStatus,
+        error: str | None = None,
+        summary: dict[str, object] | None = None,
+    ) -> None:
+        self.store.set_status(job_id, status, error, summary)
+        self.metrics.jobs_finished.labels(status.value).inc()

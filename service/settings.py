@@ -1,0 +1,84 @@
+"""Settings of the comparison service: environment variables `SXS_*`, or a TOML file.
+
+    SXS_DB=.sxs/sxs.db SXS_REGISTRY=models.toml SXS_TOKEN=secret sxs serve
+    sxs serve --config service.toml          # the file's values win over the environment
+
+Nested values from the environment use `__`, e.g. `SXS_JUDGES__LLM__BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.openai_http import RetryPolicy
+from judges.backends.factory import JudgeConfig
+from judges.backends.reference import ReferenceJudgeConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_EVAL_SET = PROJECT_ROOT / "examples" / "sample_eval.jsonl"
+
+
+REFERENCE_ONLY: dict[str, JudgeConfig] = {"reference": ReferenceJudgeConfig()}
+
+
+class SettingsError(Exception):
+    """The service's settings are invalid; the message names the setting."""
+
+
+class ServiceSettings(BaseSettings):
+    """Everything `create_app` needs; nothing is built from these at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SXS_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    db: Path = Path(".sxs/sxs.db")
+    registry: Path = Path("models.toml")
+    eval_sets: dict[str, Path] = Field(default_factory=lambda: {"sample": SAMPLE_EVAL_SET})
+    judges: dict[str, JudgeConfig] = Field(default_factory=lambda: dict(REFERENCE_ONLY))
+    default_judge: str = "reference"
+    judge_template: Path | None = Field(default=None, description="default: the paper's")
+    parse_attempts: int = Field(default=3, ge=1, le=10)
+    token: SecretStr | None = Field(default=None, description="bearer token; none: no auth")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_items_per_job: int = Field(default=10_000, ge=1)
+    jobs_in_parallel: int = Field(default=2, ge=1, le=64)
+    item_concurrency: int = Field(default=32, ge=1, le=1024)
+    generation_timeout_s: float = Field(default=600.0, gt=0)
+    generation_retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    generator_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _default_judge_exists(self) -> ServiceSettings:
+        if self.default_judge not in self.judges:
+            raise ValueError(
+                f"default_judge {self.default_judge!r} is not among judges "
+                f"({', '.join(self.judges) or 'none'})"
+            )
+        return self
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> ServiceSettings:
+    """Settings from the environment, then `config` (TOML), then `overrides`."""
+    values: dict[str, Any] = {}
+    if config is not None:
+        try:
+            values = tomllib.loads(config.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise SettingsError(f"{config}: cannot read: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"{config}: not valid TOML: {error}") from None
+    try:
+        return ServiceSettings(**(values | overrides))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"setting {where}: {message}") from None
