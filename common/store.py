@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,9 +20,13 @@ def content_key(*parts: object) -> str:
 
 
 def open_database(path: Path) -> sqlite_utils.Database:
-    """The SQLite file at `path` (folders created), in WAL mode with a 10 s busy timeout."""
+    """The SQLite file at `path` (folders created), in WAL mode with a 10 s busy timeout.
+
+    The connection may be used from another thread than the one that opened it (an app built
+    in one thread and served from another), one thread at a time.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    database = sqlite_utils.Database(path)
+    database = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
     database.enable_wal()
     database.execute("PRAGMA synchronous=NORMAL")
     database.execute("PRAGMA busy_timeout=10000")

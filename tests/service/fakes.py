@@ -1,0 +1,108 @@
+"""Generator and judge endpoints speaking the OpenAI wire format, and a service around them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from common.openai_http import RetryPolicy
+from judges.backends.openai import OpenAIJudgeConfig
+from service.settings import SAMPLE_EVAL_SET, ServiceSettings
+from tests.openai_stub import openai_response, prefer_longer
+
+GENERATOR = "http://gen.test/v1"
+JUDGE = "http://judge.test/v1"
+FAST = RetryPolicy(max_attempts=3, backoff_initial_s=0.0, backoff_max_s=0.0)
+
+
+def answer(model: str, instruction: str) -> str:
+    """What each fake model says: 'good' explains, 'bad' mumbles a length that varies."""
+    if model == "good":
+        return f"Answer: {instruction}"
+    if model == "bad":
+        return "m" * (len(instruction) * 2 % 61 + 3)
+    return instruction
+
+
+def expected_outcome(instruction: str, a: str = "good", b: str = "bad") -> str:
+    """The outcome for A under the fake judge (the longer answer wins; equal: Answer1 twice)."""
+    first, second = len(answer(a, instruction)), len(answer(b, instruction))
+    return "win" if first > second else "loss" if first < second else "tie"
+
+
+class Backends:
+    """One transport serving both fakes; counts calls, can fail, pause, or be down."""
+
+    def __init__(self) -> None:
+        self.generations: Counter[tuple[str, str]] = Counter()
+        self.judgments: Counter[str] = Counter()
+        self.down: set[str] = set()
+        self.fail_every = 0
+        self.delay_s = 0.0
+        self._calls = 0
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        backends = self
+
+        class Transport(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                return await backends.handle(request)
+
+        return Transport()
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host in self.down:
+            raise httpx.ConnectError(f"connection to {host} refused")
+        self._calls += 1
+        if self.fail_every and self._calls % self.fail_every == 0:
+            return httpx.Response(503, json={"error": {"message": "busy"}})
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if request.method == "GET":
+            return httpx.Response(200, json={"object": "list", "data": []})
+        body = json.loads(request.content)
+        if host == "gen.test":
+            instruction = body["messages"][0]["content"]
+            self.generations[(body["model"], instruction)] += 1
+            text = answer(body["model"], instruction)
+            return httpx.Response(200, json=openai_response(body, lambda _: text))
+        self.judgments[body["prompt"]] += 1
+        return httpx.Response(200, json=openai_response(body, prefer_longer))
+
+
+def write_registry(folder: Path) -> Path:
+    path = folder / "models.toml"
+    path.write_text(
+        f'base_model = "tiny"\nendpoints = ["{GENERATOR}"]\n'
+        '[adapters]\ngood = "adapters/good"\nbad = "adapters/bad"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def settings(folder: Path, **overrides: Any) -> ServiceSettings:
+    """A service on a fresh SQLite file with the fakes as backends."""
+    values: dict[str, Any] = {
+        "db": folder / "sxs.db",
+        "registry": write_registry(folder),
+        "eval_sets": {"sample": SAMPLE_EVAL_SET},
+        "judges": {
+            "llm": OpenAIJudgeConfig(
+                base_url=JUDGE,
+                model="judge",
+                max_attempts=3,
+                backoff_initial_s=0.0,
+                backoff_max_s=0.0,
+            ),
+            "reference": {"kind": "reference"},
+        },
+        "default_judge": "llm",
+        "generation_retry": FAST,
+    }
+    return ServiceSettings(**(values | overrides))
