@@ -1,0 +1,157 @@
+"""A real `sxs serve` process killed in the middle of a comparison, then started again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from service.app import create_app
+from tests.loopback import free_port, serving
+from tests.openai_stub import create_app as judge_app
+from tests.openai_stub import openai_response, prefer_longer
+from tests.service.fakes import Backends, answer, expected_outcome, settings
+
+SXS = Path(sys.executable).parent / "sxs"
+INSTRUCTIONS = [{"id": str(i), "text": f"Pregunta número {i}: " + "¿por qué? " * (i % 9)}
+                for i in range(60)]  # fmt: skip
+REQUEST = {"model_a": "good", "model_b": "bad", "language": "es", "instructions": INSTRUCTIONS}
+
+
+class Log:
+    """What the fake backends were asked, thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generated: Counter[tuple[str, str]] = Counter()
+        self.judged: Counter[str] = Counter()
+
+
+def generator_app(log: Log) -> Starlette:
+    async def complete(request: Request) -> JSONResponse:
+        body = await request.json()
+        instruction = body["messages"][0]["content"]
+        with log.lock:
+            log.generated[(body["model"], instruction)] += 1
+        await asyncio.sleep(0.005)
+        text = answer(body["model"], instruction)
+        return JSONResponse(openai_response(body, lambda _: text))
+
+    return Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
+
+
+def counting_judge(log: Log) -> Any:
+    def policy(prompt: str) -> str:
+        with log.lock:
+            log.judged[prompt] += 1
+        time.sleep(0.01)
+        return prefer_longer(prompt)
+
+    return judge_app(policy)
+
+
+def start_service(config: Path, folder: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [str(SXS), "serve", "--config", str(config), "--log-level", "warning"],
+        cwd=folder, stdout=(folder / "serve.log").open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError((folder / "serve.log").read_text())
+
+
+def stored_items(db: Path, job_id: str) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select item_id from job_items where job_id = ?", [job_id])
+        return {row[0] for row in rows}
+
+
+def test_killed_mid_job_the_service_resumes_without_judging_anything_twice(
+    tmp_path: Path,
+) -> None:
+    log = Log()
+    port = free_port()
+    with serving(generator_app(log)) as generator_url, serving(counting_judge(log)) as judge_url:
+        (tmp_path / "models.toml").write_text(
+            f'base_model = "tiny"\nendpoints = ["{generator_url}"]\n'
+            '[adapters]\ngood = "good"\nbad = "bad"\n',
+            encoding="utf-8",
+        )
+        config = tmp_path / "service.toml"
+        config.write_text(
+            f'port = {port}\ndb = "{tmp_path / "sxs.db"}"\n'
+            f'registry = "{tmp_path / "models.toml"}"\n'
+            'default_judge = "llm"\nitem_concurrency = 2\n'
+            f'[judges.llm]\nkind = "openai"\nbase_url = "{judge_url}"\nmodel = "judge"\n',
+            encoding="utf-8",
+        )
+        service = start_service(config, tmp_path, port)
+        base = f"http://127.0.0.1:{port}/v1"
+        job = httpx.post(f"{base}/comparisons", json=REQUEST, timeout=10).json()
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/comparisons/{job['id']}").json()["progress"]["done"] < 15:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(service.pid, signal.SIGKILL)
+        service.wait(timeout=10)
+        before = stored_items(tmp_path / "sxs.db", job["id"])
+        assert 15 <= len(before) < 60
+
+        service = start_service(config, tmp_path, port)
+        try:
+            deadline = time.monotonic() + 60
+            while (view := httpx.get(f"{base}/comparisons/{job['id']}").json())["status"] != "done":
+                assert view["status"] in ("queued", "running"), view
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            os.killpg(service.pid, signal.SIGTERM)
+            service.wait(timeout=30)
+
+    assert view["progress"] == {"done": 60, "total": 60}
+    # nothing finished before the kill was generated or judged again
+    texts = {item["id"]: item["text"] for item in INSTRUCTIONS}
+    for item_id in before:
+        assert log.generated[("good", texts[item_id])] == 1
+        assert log.generated[("bad", texts[item_id])] == 1
+    judged_twice = [prompt for prompt, count in log.judged.items() if count > 1]
+    assert len(judged_twice) <= 2 * 2  # at most the calls in flight when it was killed
+    assert all(count <= 2 for count in log.judged.values())
+    assert len(log.judged) == 2 * sum(1 for i in INSTRUCTIONS if answer("good", i["text"])
+                                      != answer("bad", i["text"]))  # fmt: skip
+
+    # the same score as an uninterrupted run, and as computed independently
+    points = {"win": 1.0, "tie": 0.5, "loss": 0.0}
+    independent = 100 * sum(points[expected_outcome(i["text"])] for i in INSTRUCTIONS) / 60
+    assert view["summary"]["score"] == independent
+    (tmp_path / "fresh").mkdir()
+    uninterrupted = create_app(settings(tmp_path / "fresh"), transport=Backends().transport())
+    with TestClient(uninterrupted) as client:
+        fresh = client.post("/v1/comparisons", json=REQUEST).json()
+        while (result := client.get(f"/v1/comparisons/{fresh['id']}").json())["status"] != "done":
+            time.sleep(0.02)
+    assert result["summary"] == view["summary"]
+    assert json.loads(json.dumps(result["summary"]))["pairs"] == 60
