@@ -50,7 +50,11 @@ def join_url(base_url: str, path: str) -> str:
 
 
 class OpenAIHttp:
-    """A pooled async HTTP client for OpenAI-compatible endpoints."""
+    """A pooled async HTTP client for OpenAI-compatible endpoints.
+
+    The connection pool is opened on first use, in the event loop that uses it, and closed by
+    `aclose`; a later call opens a new one (an app's lifespan may run more than once).
+    """
 
     def __init__(
         self,
@@ -63,14 +67,30 @@ class OpenAIHttp:
     ) -> None:
         self.retry = retry
         self.timeout_s = timeout_s
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            transport=transport,
-        )
-        self._slots = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._transport = transport
+        self._pool: httpx.AsyncClient | None = None
+        self._slots_: asyncio.Semaphore | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        if self._pool is None:
+            self._pool = httpx.AsyncClient(
+                headers=self._headers,
+                timeout=self.timeout_s,
+                limits=httpx.Limits(
+                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+                ),
+                transport=self._transport,
+            )
+        return self._pool
+
+    @property
+    def _slots(self) -> asyncio.Semaphore:
+        if self._slots_ is None:
+            self._slots_ = asyncio.Semaphore(self.concurrency)
+        return self._slots_
 
     async def post(self, urls: Sequence[str], body: dict[str, Any]) -> Any:
         """POST `body` as JSON and return the decoded answer; attempt n goes to urls[n-1 mod k]."""
@@ -111,8 +131,11 @@ class OpenAIHttp:
         return response.json()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close the connection pool (a later request opens a new one)."""
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+            self._slots_ = None
 
     async def _post_once(self, url: str, body: dict[str, Any]) -> Any:
         async with self._slots:
