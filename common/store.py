@@ -50,12 +50,17 @@ class ContentStore:
         self.path = path
         self._db = open_database(path)
         self._table = table
-        self._db.table(table).create(
-            {"key": str, **columns, "created_at": float},
-            pk="key",
-            not_null={"key", *not_null},
-            if_not_exists=True,
-        )
+        schema = {"key": str, **columns, "created_at": float}
+        handle = self._db.table(table)
+        handle.create(schema, pk="key", not_null={"key", *not_null}, if_not_exists=True)
+        existing = handle.columns_dict
+        for name, kind in schema.items():
+            if name not in existing:  # a store written by an older version
+                handle.add_column(name, kind)
+        self._columns = list(schema)
+        names = ", ".join(self._columns)
+        marks = ", ".join("?" * len(self._columns))
+        self._insert = f"insert or ignore into {table} ({names}) values ({marks})"
 
     def get_many(self, keys: Iterable[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         """`fields` of the stored rows among `keys`, by key."""
@@ -69,11 +74,13 @@ class ContentStore:
         return found
 
     def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows (each with its `key`); new columns are added as needed."""
+        """Insert rows (each with its `key`) in one transaction; missing columns are null."""
         if rows:
             now = time.time()
-            stamped = [{**row, "created_at": now} for row in rows]
-            self._db.table(self._table).insert_all(stamped, ignore=True, batch_size=500, alter=True)
+            values = [[row.get(name, now if name == "created_at" else None)
+                       for name in self._columns] for row in rows]  # fmt: skip
+            with self._db.conn:
+                self._db.conn.executemany(self._insert, values)
 
     def count(self) -> int:
         """How many rows are stored."""

@@ -100,6 +100,7 @@ class Comparisons:
         self.generator_api_key = generator_api_key
         self.on_item = on_item
         self.transport = transport
+        self._summaries: dict[str, tuple[int, Summary]] = {}
 
     def judge_name(self, requested: str | None) -> str:
         """The judge a request asks for (the default when none), checked."""
@@ -223,8 +224,14 @@ class Comparisons:
         return self.summary(job.id)
 
     def summary(self, job_id: str) -> Summary:
-        """Statistics over the job's finished items."""
-        return summarize([_judged(record) for record in self.store.items(job_id)])
+        """Statistics over the job's finished items (computed once per number of items)."""
+        known = self._summaries.get(job_id)
+        if known is not None and known[0] == self.store.count_items(job_id):
+            return known[1]
+        records = self.store.items(job_id)
+        summary = summarize([_judged(record) for record in records])
+        self._summaries[job_id] = (len(records), summary)
+        return summary
 
 
 def _verdict(call: dict[str, Any] | None) -> Verdict | None:

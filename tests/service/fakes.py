@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class Backends:
         self.down: set[str] = set()
         self.fail_every = 0
         self.delay_s = 0.0
+        self.cpu_s = 0.0  # CPU time spent answering, i.e. the fake servers' own work
         self._calls = 0
 
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -56,6 +58,13 @@ class Backends:
         return Transport()
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
+        started = time.process_time()
+        try:
+            return await self._answer(request)
+        finally:
+            self.cpu_s += time.process_time() - started
+
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         if host in self.down:
             raise httpx.ConnectError(f"connection to {host} refused")
