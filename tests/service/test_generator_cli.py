@@ -95,3 +95,19 @@ def test_bad_input_and_an_absent_server(tmp_path: Path) -> None:
     result = runner.invoke(app, ["generate", str(eval_set), "-m", "b", "-l", "es", "-r", str(bad)])
     assert result.exit_code == 2
     assert "bad.toml: sampling.top_p: Input should be less than or equal to 1" in result.output
+
+
+def test_serve_refuses_bad_settings_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "service.toml"
+    config.write_text('colour = "red"\n', encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "error: setting colour: Extra inputs are not permitted" in result.output
+    config.write_text('default_judge = "llm"\n', encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "default_judge 'llm' is not among judges (reference)" in result.output
+    config.write_text(f'registry = "{tmp_path / "absent.toml"}"\n', encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "absent.toml: cannot read the registry" in result.output
