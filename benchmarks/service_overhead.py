@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from judges.backends.openai import OpenAIJudge  # noqa: E402
+from judges.backends.openai import OpenAIJudge, OpenAIJudgeConfig  # noqa: E402
 from judges.cache import JudgmentCache  # noqa: E402
 from judges.pairs import Pair  # noqa: E402
 from judges.sxs import SideBySide  # noqa: E402
@@ -42,8 +42,12 @@ def service_run(folder: Path, count: int) -> tuple[float, float, float]:
     """(pairs/s, CPU ms per pair, the fakes' share of it) of one comparison via the service."""
     fakes = Backends()
     app = create_app(settings(folder), transport=fakes.transport())
-    body = {"model_a": "good", "model_b": "bad", "language": "en",
-            "instructions": instructions(count, "service")}  # fmt: skip
+    body = {
+        "model_a": "good",
+        "model_b": "bad",
+        "language": "en",
+        "instructions": instructions(count, "service"),
+    }
     with TestClient(app) as client:
         cpu, wall = time.process_time(), time.perf_counter()
         job = client.post("/v1/comparisons", json=body).json()
@@ -60,16 +64,22 @@ def service_run(folder: Path, count: int) -> tuple[float, float, float]:
 def judges_alone(folder: Path, count: int) -> tuple[float, float, float]:
     """(pairs/s, CPU ms per pair, the fakes' share) of SideBySide over the openai backend."""
     config = settings(folder).judges["llm"]
+    if not isinstance(config, OpenAIJudgeConfig):
+        raise SystemExit("the fakes' settings name an openai judge 'llm'")
     pairs = [
-        Pair(id=i["id"], instruction=i["text"], response_a=answer("good", i["text"]),
-             response_b=answer("bad", i["text"]))
+        Pair(
+            id=i["id"],
+            instruction=i["text"],
+            response_a=answer("good", i["text"]),
+            response_b=answer("bad", i["text"]),
+        )
         for i in instructions(count, "alone")
-    ]  # fmt: skip
+    ]
 
     fakes = Backends()
 
     async def run() -> None:
-        judge = OpenAIJudge(config, transport=fakes.transport())  # type: ignore[arg-type]
+        judge = OpenAIJudge(config, transport=fakes.transport())
         sxs = SideBySide(judge, cache=JudgmentCache(folder / "alone.db"), concurrency=32)
         await sxs.run(pairs)
         await judge.aclose()

@@ -77,8 +77,10 @@ class ContentStore:
         """Insert rows (each with its `key`) in one transaction; missing columns are null."""
         if rows:
             now = time.time()
-            values = [[row.get(name, now if name == "created_at" else None)
-                       for name in self._columns] for row in rows]  # fmt: skip
+            values = [
+                [row.get(name, now if name == "created_at" else None) for name in self._columns]
+                for row in rows
+            ]
             with self._db.conn:
                 self._db.conn.executemany(self._insert, values)
 

@@ -5,6 +5,7 @@ Nothing is built at import time; `sxs serve` (service/serve_command.py) runs it 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ from service.jobs import JobManager
 from service.metrics import Metrics
 from service.settings import ServiceSettings
 from service.store import JobStore
+
+log = logging.getLogger("sxs.service")
 
 
 @dataclass
@@ -164,7 +167,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(error.status_code, "http_error", str(error.detail))
 
     async def internal(request: Request, error: Exception) -> JSONResponse:
-        return _error(500, "internal_error", f"{type(error).__name__}: {error}")
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return _error(500, "internal_error", "internal error; the service log has the details")
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -177,7 +177,7 @@ async def eval_sets(service: ServiceDep) -> list[EvalSetView]:
 async def healthz(service: ServiceDep) -> Health:
     """Whether the store, the generator endpoints and the judges answer."""
     try:
-        service.store.get("")
+        service.store.ping()
         store = "ok"
     except Exception as error:  # the store is what health is about: report, don't raise
         store = f"error: {error}"

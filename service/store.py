@@ -93,6 +93,10 @@ class JobStore:
             self.set_status(job_id, JobStatus.QUEUED)
         return False
 
+    def ping(self) -> None:
+        """Raise if the database cannot be read."""
+        self._db.execute("select count(*) from jobs").fetchone()
+
     def get(self, job_id: str) -> Job | None:
         """The job, or None."""
         rows = list(self._db.query("select * from jobs where id = ?", [job_id]))

@@ -24,7 +24,7 @@ from generators.registry import load_registry
 from generators.server import find_vllm_python
 from judges.backends.openai import JudgeMode, OpenAIJudge, OpenAIJudgeConfig
 from judges.pairs import Pair
-from judges.sxs import SideBySide
+from judges.sxs import PairResult, SideBySide
 from judges.verdicts import Verdict
 from tests.loopback import free_port
 from tests.vllm_stack import SXS, build_adapter, build_models, serving, write_registry
@@ -125,17 +125,18 @@ def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack) -> None:
 
 
 def test_the_same_server_judges_a_pair_in_logprobs_mode(stack: Stack) -> None:
-    async def judge() -> list[object]:
+    async def judge() -> list[PairResult]:
         config = OpenAIJudgeConfig(base_url=stack.url, model="base", mode=JudgeMode.LOGPROBS)
         judge = OpenAIJudge(config)
         pair = Pair(id="p", instruction="Say hi.", response_a="Hello!", response_b="Bye.")
         try:
-            return list(await SideBySide(judge).run([pair]))
+            return await SideBySide(judge).run([pair])
         finally:
             await judge.aclose()
 
     (result,) = asyncio.run(judge())
-    for call in (result.ab, result.ba):  # type: ignore[attr-defined]
+    for call in (result.ab, result.ba):
+        assert call is not None
         reply = call.reply
         assert isinstance(reply.raw, str)
         scores = (reply.score_1, reply.score_2)

@@ -29,8 +29,9 @@ from tests.openai_stub import openai_response, prefer_longer
 from tests.service.fakes import Backends, answer, expected_outcome, settings
 
 SXS = Path(sys.executable).parent / "sxs"
-INSTRUCTIONS = [{"id": str(i), "text": f"Pregunta número {i}: " + "¿por qué? " * (i % 9)}
-                for i in range(60)]  # fmt: skip
+INSTRUCTIONS = [
+    {"id": str(i), "text": f"Pregunta número {i}: " + "¿por qué? " * (i % 9)} for i in range(60)
+]
 REQUEST = {"model_a": "good", "model_b": "bad", "language": "es", "instructions": INSTRUCTIONS}
 
 
@@ -69,9 +70,11 @@ def counting_judge(log: Log) -> Any:
 def start_service(config: Path, folder: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [str(SXS), "serve", "--config", str(config), "--log-level", "warning"],
-        cwd=folder, stdout=(folder / "serve.log").open("ab"), stderr=subprocess.STDOUT,
+        cwd=folder,
+        stdout=(folder / "serve.log").open("ab"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -140,8 +143,9 @@ def test_killed_mid_job_the_service_resumes_without_judging_anything_twice(
     judged_twice = [prompt for prompt, count in log.judged.items() if count > 1]
     assert len(judged_twice) <= 2 * 2  # at most the calls in flight when it was killed
     assert all(count <= 2 for count in log.judged.values())
-    assert len(log.judged) == 2 * sum(1 for i in INSTRUCTIONS if answer("good", i["text"])
-                                      != answer("bad", i["text"]))  # fmt: skip
+    assert len(log.judged) == 2 * sum(
+        1 for i in INSTRUCTIONS if answer("good", i["text"]) != answer("bad", i["text"])
+    )
 
     # the same score as an uninterrupted run, and as computed independently
     points = {"win": 1.0, "tie": 0.5, "loss": 0.0}
