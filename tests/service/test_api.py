@@ -319,3 +319,11 @@ def test_a_backend_that_is_down_fails_the_job_then_a_resubmission_completes(
     assert done["status"] == "done"
     assert done["summary"]["score"] == pytest.approx(expected_score(SPANISH))
     assert max(backends.generations.values()) == 1  # what was generated before was kept
+
+
+def test_health_says_which_backend_is_down(client: TestClient, backends: Backends) -> None:
+    backends.down = {"gen.test"}
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert health["generators"] == {"http://gen.test/v1": "unreachable: ConnectError"}
+    assert health["judges"] == {"llm": "ok", "reference": "local"}
