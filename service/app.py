@@ -23,6 +23,7 @@ from generators.registry import Registry, load_registry
 from judges.backends.base import Judge
 from judges.backends.factory import build_judge
 from judges.cache import JudgmentCache
+from judges.errors import JudgeError, MissingReferenceError
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.api_errors import ApiError
 from service.comparisons import Comparisons, EvalSet, load_eval_sets
@@ -166,6 +167,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         return _error(error.status_code, "http_error", str(error.detail))
 
+    async def judge_failed(request: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, MissingReferenceError):
+            return _error(422, "missing_reference", str(error), "reference")
+        return _error(502, "judge_failed", str(error))
+
     async def internal(request: Request, error: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
         return _error(500, "internal_error", "internal error; the service log has the details")
@@ -173,6 +179,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(JudgeError, judge_failed)
     app.add_exception_handler(Exception, internal)
 
 

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("is blank; it needs some text")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
 
 
 class Strict(BaseModel):
@@ -31,7 +41,7 @@ class ErrorBody(BaseModel):
 class JudgmentRequest(Strict):
     """Judge two given responses to one instruction, in both orders."""
 
-    instruction: str = Field(min_length=1, max_length=100_000, examples=["Name a fruit."])
+    instruction: Text = Field(min_length=1, max_length=100_000, examples=["Name a fruit."])
     response_a: str = Field(max_length=100_000, examples=["A banana."])
     response_b: str = Field(max_length=100_000, examples=["I like cars."])
     reference: str | None = Field(
@@ -61,7 +71,7 @@ class JudgmentResponse(BaseModel):
 
 class InstructionIn(Strict):
     id: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=100_000)
+    text: Text = Field(min_length=1, max_length=100_000)
     reference: str | None = Field(default=None, max_length=100_000)
 
 

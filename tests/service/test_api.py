@@ -327,3 +327,21 @@ def test_health_says_which_backend_is_down(client: TestClient, backends: Backend
     assert health["status"] == "degraded"
     assert health["generators"] == {"http://gen.test/v1": "unreachable: ConnectError"}
     assert health["judges"] == {"llm": "ok", "reference": "local"}
+
+
+def test_judgment_errors_are_4xx_or_502_never_500(client: TestClient, backends: Backends) -> None:
+    body = {"instruction": "Name a fruit.", "response_a": "A banana.", "response_b": "No."}
+    blank = client.post("/v1/judgments", json=body | {"instruction": "   "})
+    assert blank.status_code == 422
+    assert blank.json()["error"]["message"] == "instruction: is blank; it needs some text"
+    no_reference = client.post("/v1/judgments", json=body | {"judge": "reference"})
+    assert no_reference.status_code == 422
+    assert no_reference.json()["error"]["type"] == "missing_reference"
+    backends.down = {"judge.test"}
+    down = client.post("/v1/judgments", json=body)
+    assert down.status_code == 502
+    assert "judge endpoint http://judge.test/v1/completions" in down.json()["error"]["message"]
+    text = REQUEST | {"instructions": [{"id": "1", "text": "\n"}]}
+    assert client.post("/v1/comparisons", json=text).json()["error"]["field"] == (
+        "instructions.0.text"
+    )
