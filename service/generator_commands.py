@@ -50,7 +50,9 @@ def serve(
     device: Annotated[
         Device | None, typer.Option(help="[default: gpu if nvidia-smi exists]")
     ] = None,
-    startup_timeout: Annotated[float, typer.Option(help="seconds to wait for /health")] = 600.0,
+    startup_timeout: Annotated[
+        float, typer.Option(min=1.0, help="seconds to wait for /health")
+    ] = 600.0,
     log: Annotated[Path, typer.Option(help="vLLM's log file")] = Path(".sxs/vllm.log"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the command only")] = False,
 ) -> None:
@@ -116,7 +118,7 @@ def generate(
     db: Annotated[Path, typer.Option(envvar="SXS_DB", help="SQLite store")] = Path(".sxs/sxs.db"),
     concurrency: Annotated[int, typer.Option(min=1, help="requests in flight")] = 32,
     limit: Annotated[int | None, typer.Option(min=1, help="only the first N items")] = None,
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = 600.0,
+    timeout: Annotated[float, typer.Option(min=0.001, help="seconds per request")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Generate one registered model's responses to an eval set in one language."""

@@ -71,9 +71,11 @@ def judge(
         str | None,
         typer.Option(envvar="SXS_JUDGE_API_KEY", help="openai: bearer token", show_default=False),
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="judge requests in flight")] = 64,
-    timeout: Annotated[float, typer.Option(help="openai: seconds per request")] = 60.0,
-    max_attempts: Annotated[int, typer.Option(help="openai: tries per request")] = 4,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1024, help="judge requests in flight")
+    ] = 64,
+    timeout: Annotated[float, typer.Option(min=0.001, help="openai: seconds per request")] = 60.0,
+    max_attempts: Annotated[int, typer.Option(min=1, max=20, help="openai: tries per request")] = 4,
     replay: Annotated[Path | None, typer.Option(help="replay: results file to read")] = None,
     template: Annotated[
         Path | None, typer.Option(help="judge prompt file (default: the paper's Figure 9)")
