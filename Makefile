@@ -38,6 +38,7 @@ test: lint typecheck vllm  ## lint, types, and the default suite (vLLM included;
 bench: setup vllm  ## performance figures (see benchmarks/)
 	$(BIN)/python benchmarks/judge_throughput.py
 	$(BIN)/python benchmarks/service_overhead.py
+	$(BIN)/python benchmarks/mixtures.py
 	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/python benchmarks/generation_throughput.py
 
 clean:

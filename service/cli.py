@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service import generator_commands, judge_commands, serve_command
+from service import generator_commands, judge_commands, mixture_commands, serve_command
 
 app = typer.Typer(
     name="sxs",
@@ -18,3 +18,4 @@ app.command("agreement")(judge_commands.agreement)
 app.command("generate")(generator_commands.generate)
 app.add_typer(generator_commands.generators_app, name="generators")
 app.command("serve")(serve_command.serve)
+app.add_typer(mixture_commands.mixtures_app, name="mixtures")

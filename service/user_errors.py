@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from common.errors import InputFileError
 from generators.errors import GeneratorError, RegistryError, UnknownModelError
 from judges.errors import JudgeError, NothingToCompareError, TemplateError
+from training.mixtures import MixtureError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -21,6 +22,7 @@ _INPUT_ERRORS = (
     NothingToCompareError,
     RegistryError,
     UnknownModelError,
+    MixtureError,
 )
 
 

@@ -85,7 +85,8 @@ def subset(
         raise MixtureError(f"n = {n} must be between 1 and {len(permutation)}")
     mixture = uniform(data, percent, permutation[:n], seed)
     recipe = mixture.recipe | {"kind": "subset", "permutation": list(permutation), "n": n}
-    return Mixture(f"subset-{'-'.join(permutation)}-n{n}", recipe, mixture.counts)
+    name = f"subset-{'-'.join(permutation)}-n{n}-p{percent:g}"
+    return Mixture(name, recipe, mixture.counts)
 
 
 def explicit(data: ParallelSet, fractions: Mapping[str, float], seed: int = 0) -> Mixture:

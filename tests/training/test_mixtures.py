@@ -193,3 +193,59 @@ def test_on_real_parallel_data(tmp_path: Path, shared_data: Path) -> None:
     fi_rows = [row for row in mixed if row["language"] == "fi"]
     by_id = {r["prompt_message_id"]: r for r in rows}
     assert all(row["instruction"] == by_id[row["id"]]["prompt"]["fi"] for row in fi_rows)
+
+
+def test_the_cli_builds_a_family_and_shows_a_manifest(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    path = tmp_path / "set.jsonl"
+    data = synthetic(120, ("en", "fi", "sw"))
+    path.write_text("".join(r.model_dump_json() + "\n" for r in data.records), "utf-8")
+    runner = CliRunner()
+    built = runner.invoke(
+        app,
+        [
+            "mixtures",
+            "build",
+            str(path),
+            "--out",
+            str(tmp_path / "m"),
+            "--languages",
+            "en,fi,sw",
+            "--percent",
+            "10",
+            "--percent",
+            "50",
+        ],
+    )
+    assert built.exit_code == 0, built.output
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["uniform-p10", "uniform-p50"]
+    shown = runner.invoke(app, ["mixtures", "show", str(tmp_path / "m" / "uniform-p50")])
+    assert "uniform-p50 · 120" in shown.output
+    assert '"percent": 50.0' in shown.output
+    subsets = runner.invoke(
+        app,
+        [
+            "mixtures",
+            "build",
+            str(path),
+            "--out",
+            str(tmp_path / "s"),
+            "--family",
+            "subsets",
+            "--permutation",
+            "sw,fi,en",
+            "--percent",
+            "10",
+            "--percent",
+            "20",
+        ],
+    )
+    assert subsets.exit_code == 0, subsets.output
+    assert len(list((tmp_path / "s").iterdir())) == 3 * 2
+    missing = runner.invoke(app, ["mixtures", "build", str(path), "--out", str(tmp_path / "x")])
+    assert missing.exit_code == 2
+    assert "error: language 'ar' is not in the data (it has: en, fi, sw)" in missing.output
+    assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())

@@ -1,0 +1,121 @@
+"""`sxs mixtures build | show`: families of language mixtures of a parallel set."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
+from training.languages import MAIN, P_SWEEP, TABLE4_PERMUTATIONS
+from training.mixtures import (
+    Mixture,
+    bilingual,
+    monolingual,
+    subset,
+    uniform,
+    write_mixture,
+)
+from training.parallel import ParallelSet, read_parallel
+
+mixtures_app = typer.Typer(
+    help="Language mixtures of a parallel set (§3.2–3.4).", no_args_is_help=True
+)
+
+
+class Family(StrEnum):
+    """Which mixtures to build."""
+
+    SWEEP = "sweep"
+    MONOLINGUAL = "monolingual"
+    SUBSETS = "subsets"
+    BILINGUAL = "bilingual"
+
+
+def _codes(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(code.strip() for code in text.split(",") if code.strip()) if text else default
+
+
+def family_mixtures(
+    data: ParallelSet,
+    family: Family,
+    languages: tuple[str, ...],
+    percents: list[float],
+    permutations: list[tuple[str, ...]],
+    seed: int,
+) -> list[Mixture]:
+    """Every mixture of a family."""
+    if family is Family.SWEEP:
+        return [uniform(data, p, languages, seed) for p in percents]
+    if family is Family.MONOLINGUAL:
+        return [monolingual(data, language) for language in languages]
+    if family is Family.BILINGUAL:
+        return [bilingual(data, "en", language, seed) for language in languages if language != "en"]
+    return [
+        subset(data, permutation, n, percent, seed)
+        for permutation in permutations
+        for n in range(1, len(permutation) + 1)
+        for percent in percents
+    ]
+
+
+@mixtures_app.command("build")
+def build(
+    data_file: Annotated[Path, typer.Argument(help="parallel JSONL: {id, instruction, response}")],
+    out: Annotated[Path, typer.Option(help="folder for <name>/mixture.jsonl + manifest.json")],
+    family: Annotated[Family, typer.Option(help="which mixtures")] = Family.SWEEP,
+    languages: Annotated[
+        str | None, typer.Option(help="comma-separated codes [default: the 12 of the paper]")
+    ] = None,
+    percent: Annotated[
+        list[float] | None,
+        typer.Option(help="P values in percent [default: 1 10 20 … 100; subsets: 1]"),
+    ] = None,
+    permutation: Annotated[
+        list[str] | None,
+        typer.Option(help="subsets: comma-separated orders [default: the three of Table 4]"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="for the extras and the assignment")] = 0,
+) -> None:
+    """Build a whole family (e.g. the 11-point P sweep) in one command."""
+    with user_errors():
+        data = read_parallel(data_file)
+        codes = _codes(languages, MAIN)
+        default_percents = [1.0] if family is Family.SUBSETS else [float(p) for p in P_SWEEP]
+        orders: list[tuple[str, ...]] = (
+            [_codes(p, ()) for p in permutation] if permutation else list(TABLE4_PERMUTATIONS)
+        )
+        mixtures = family_mixtures(data, family, codes, percent or default_percents, orders, seed)
+        for mixture in mixtures:
+            write_mixture(data, mixture, out, str(data_file), seed)
+    columns = sorted({language for mixture in mixtures for language in mixture.counts})
+    table = Table("mixture", "examples", *columns)
+    for mixture in mixtures:
+        counts = (str(mixture.counts.get(language, "")) for language in columns)
+        table.add_row(mixture.name, str(sum(mixture.counts.values())), *counts)
+    Console().print(table)
+    typer.echo(f"{len(mixtures)} mixtures in {out}")
+
+
+@mixtures_app.command("show")
+def show(
+    folder: Annotated[Path, typer.Argument(help="a mixture folder (with manifest.json)")],
+) -> None:
+    """Print a mixture's manifest: its recipe and examples per language."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise fail(f"{folder}: no readable manifest.json ({error})", EXIT_BAD_INPUT) from None
+    table = Table(
+        "language", "examples", "share", title=f"{manifest['name']} · {manifest['total']}"
+    )
+    for language, count in manifest["counts"].items():
+        table.add_row(language, str(count), f"{100 * count / manifest['total']:.2f}%")
+    Console().print(table)
+    typer.echo(f"recipe: {json.dumps(manifest['recipe'])}")
+    typer.echo(f"source: {manifest['source']}")
