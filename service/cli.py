@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from service import generator_commands, judge_commands, mixture_commands, serve_command
+from service import (
+    generator_commands,
+    judge_commands,
+    mixture_commands,
+    serve_command,
+    train_command,
+)
 
 app = typer.Typer(
     name="sxs",
@@ -19,3 +25,4 @@ app.command("generate")(generator_commands.generate)
 app.add_typer(generator_commands.generators_app, name="generators")
 app.command("serve")(serve_command.serve)
 app.add_typer(mixture_commands.mixtures_app, name="mixtures")
+app.command("train")(train_command.train)

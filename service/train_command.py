@@ -1,0 +1,82 @@
+"""`sxs train`: LoRA adapters for one mixture or a whole family, added to the registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from service.progress import progress_bar
+from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
+
+
+def train(
+    mixture: Annotated[Path, typer.Option(help="a mixture folder, or a folder of mixtures")],
+    base: Annotated[Path, typer.Option(help="the base model's folder")],
+    out: Annotated[Path, typer.Option(help="run folder (a family: one per mixture inside)")],
+    registry: Annotated[
+        Path | None, typer.Option("--registry", "-r", help="models.toml to add each adapter to")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="adapter name [default: the mixture's]")] = None,
+    steps: Annotated[int, typer.Option(min=1)] = 2000,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 2e-4,
+    batch_size: Annotated[int, typer.Option(min=1)] = 128,
+    micro_batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    rank: Annotated[int, typer.Option(min=1)] = 8,
+    dev_size: Annotated[int, typer.Option(min=1)] = 250,
+    eval_every: Annotated[int, typer.Option(min=1)] = 200,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train LoRA adapters (the paper's recipe by default); finished runs are skipped."""
+    from training.finetune import LoraRecipe, train_lora
+    from training.registry_file import RegistryFileError, add_adapter
+
+    try:
+        recipe = LoraRecipe(
+            steps=steps,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            micro_batch_size=micro_batch_size,
+            rank=rank,
+            dev_size=dev_size,
+            eval_every=eval_every,
+            seed=seed,
+        )
+    except ValidationError as error:
+        raise fail(error.errors()[0]["msg"].removeprefix("Value error, "), EXIT_BAD_INPUT) from None
+    if (mixture / "manifest.json").exists():
+        runs = [(mixture, out, name or mixture.name)]
+    else:
+        folders = sorted(p.parent for p in mixture.glob("*/manifest.json"))
+        if not folders:
+            raise fail(f"{mixture}: no mixture (manifest.json) in it or below it", EXIT_BAD_INPUT)
+        runs = [(folder, out / folder.name, folder.name) for folder in folders]
+    with user_errors():
+        for folder, run, adapter_name in runs:
+            if _complete(run):
+                typer.echo(f"{adapter_name}: finished before, skipped ({run})")
+            else:
+                with progress_bar(f"training {adapter_name}", recipe.steps) as advance:
+                    result = train_lora(folder, base, run, recipe, lambda _s, _l: advance())
+                typer.echo(
+                    f"{adapter_name}: loss {result.first_loss:.2f} → {result.last_loss:.2f}, "
+                    f"best dev ROUGE-L {result.best.rouge_l:.1f} at step {result.best.step} "
+                    f"→ {result.adapter}"
+                )
+            if registry is not None:
+                try:
+                    added = add_adapter(registry, adapter_name, run / "adapter")
+                except RegistryFileError as error:
+                    raise fail(str(error), EXIT_BAD_INPUT) from None
+                if added:
+                    typer.echo(f"{registry}: added adapter {adapter_name}")
+
+
+def _complete(run: Path) -> bool:
+    try:
+        return bool(json.loads((run / "manifest.json").read_text("utf-8")).get("complete"))
+    except (OSError, ValueError):
+        return False
