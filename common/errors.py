@@ -1,5 +1,7 @@
 """Errors every package may raise; each message says what is wrong and how to fix it."""
 
+from pydantic import ValidationError
+
 
 class InputFileError(Exception):
     """An input file is malformed; the message names the file and the line."""
@@ -32,3 +34,14 @@ class EndpointRejectedError(EndpointError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+def first_problem(error: ValidationError, whole: str) -> tuple[str, str]:
+    """(where, what) of a validation error's first problem, in words a person can act on.
+
+    `where` is the dotted field path (`whole` when the problem is the object itself); pydantic's
+    "Value error, " prefix is dropped from `what`.
+    """
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or whole
+    return where, str(first["msg"]).removeprefix("Value error, ")

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from common.errors import InputFileError
+from common.errors import InputFileError, first_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,10 +46,8 @@ def read_models(path: Path, model: type[M]) -> list[tuple[int, M]]:
 
 
 def _first_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "record"
+    field, message = first_problem(error, "record")
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    message = first["msg"].removeprefix("Value error, ")
     return f"field {field!r}: {message}{more}"
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from common.errors import first_problem
 from generators.errors import RegistryError, UnknownModelError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -178,7 +179,5 @@ def load_registry(path: Path) -> Registry:
     try:
         return Registry.model_validate({**data, "folder": path.parent})
     except ValidationError as error:
-        first = error.errors()[0]
-        entry = ".".join(str(part) for part in first["loc"]) or "registry"
-        message = first["msg"].removeprefix("Value error, ")
+        entry, message = first_problem(error, "registry")
         raise RegistryError(f"{path}: {entry}: {message}") from None

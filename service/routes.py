@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from judges.backends.openai import OpenAIJudge
 from judges.pairs import Pair
 from judges.results import result_record
+from judges.statistics import Summary
 from judges.sxs import SideBySide
 from service.api_errors import ApiError, not_found
 from service.app import Service
@@ -27,7 +28,6 @@ from service.schemas import (
     JudgmentResponse,
     ModelView,
     Progress,
-    SummaryView,
 )
 from service.store import Job
 
@@ -238,7 +238,7 @@ def _view(service: Service, job: Job) -> ComparisonView:
         request=ComparisonRequest.model_validate(job.request),
         judge=job.judge,
         progress=Progress(done=job.done, total=job.total),
-        summary=SummaryView.model_validate(summary) if summary else None,
+        summary=Summary(**summary) if summary else None,
         error=job.error,
         created_at=datetime.fromtimestamp(job.created_at, UTC),
         updated_at=datetime.fromtimestamp(job.updated_at, UTC),

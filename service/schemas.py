@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from judges.statistics import Summary
+
 LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
 
@@ -115,29 +117,13 @@ class Progress(BaseModel):
     total: int
 
 
-class SummaryView(BaseModel):
-    """Model A against model B over the finished items; percentages."""
-
-    pairs: int
-    wins: int
-    ties: int
-    losses: int
-    invalid: int
-    identical: int
-    score: float | None
-    ci_low: float | None
-    ci_high: float | None
-    order_consistency: float | None
-    first_position_preference: float | None
-
-
 class ComparisonView(BaseModel):
     id: str
     status: JobStatus
     request: ComparisonRequest
     judge: str
     progress: Progress
-    summary: SummaryView | None
+    summary: Summary | None = Field(description="model A against model B so far; percentages")
     error: str | None
     created_at: datetime
     updated_at: datetime

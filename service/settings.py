@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.errors import first_problem
 from common.openai_http import RetryPolicy
 from judges.backends.factory import JudgeConfig
 from judges.backends.reference import ReferenceJudgeConfig
@@ -78,7 +79,5 @@ def load_settings(config: Path | None = None, **overrides: Any) -> ServiceSettin
     try:
         return ServiceSettings(**(values | overrides))
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        message = first["msg"].removeprefix("Value error, ")
+        where, message = first_problem(error, "settings")
         raise SettingsError(f"setting {where}: {message}") from None

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from common.errors import first_problem
 from service.progress import progress_bar
 from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
 
@@ -46,7 +47,7 @@ def train(
             seed=seed,
         )
     except ValidationError as error:
-        raise fail(error.errors()[0]["msg"].removeprefix("Value error, "), EXIT_BAD_INPUT) from None
+        raise fail(first_problem(error, "recipe")[1], EXIT_BAD_INPUT) from None
     if (mixture / "manifest.json").exists():
         runs = [(mixture, out, name or mixture.name)]
     else:
