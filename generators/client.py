@@ -104,9 +104,8 @@ class Generator:
             api_key=api_key,
             transport=transport,
         )
-        self._path = (
-            "/chat/completions" if registry.prompt_format is PromptFormat.CHAT else ("/completions")
-        )
+        chat = registry.prompt_format is PromptFormat.CHAT
+        self._path = "/chat/completions" if chat else "/completions"
         self._in_flight: dict[str, int] = {}
         self._unsaved: list[GenerationRecord] = []
 
