@@ -104,6 +104,7 @@ class Generator:
             api_key=api_key,
             transport=transport,
         )
+        self._sampling = registry.sampling.model_dump()  # part of every cache key
         chat = registry.prompt_format is PromptFormat.CHAT
         self._path = "/chat/completions" if chat else "/completions"
         self._in_flight: dict[str, int] = {}
@@ -113,7 +114,7 @@ class Generator:
         """The cache key of a request."""
         return content_key(
             model.identity,
-            self.registry.sampling.model_dump(),
+            self._sampling,
             seed,
             self.registry.prompt_format.value,
             request.instruction,

@@ -25,7 +25,6 @@ Every table is validated; an error names the file, the entry and the reason.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from common.errors import first_problem
+from common.toml_file import read_toml
 from generators.errors import RegistryError, UnknownModelError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -170,12 +170,7 @@ class ServedModel:
 
 def load_registry(path: Path) -> Registry:
     """Read and validate `models.toml`; errors name the file, the entry and the reason."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RegistryError(f"{path}: cannot read the registry: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise RegistryError(f"{path}: not valid TOML: {error}") from None
+    data = read_toml(path, "the registry", RegistryError)
     try:
         return Registry.model_validate({**data, "folder": path.parent})
     except ValidationError as error:

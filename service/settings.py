@@ -8,7 +8,6 @@ Nested values from the environment use `__`, e.g. `SXS_JUDGES__LLM__BASE_URL`.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.errors import first_problem
 from common.openai_http import RetryPolicy
+from common.toml_file import read_toml
 from judges.backends.factory import JudgeConfig
 from judges.backends.reference import ReferenceJudgeConfig
 
@@ -70,12 +70,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> ServiceSettin
     """Settings from the environment, then `config` (TOML), then `overrides`."""
     values: dict[str, Any] = {}
     if config is not None:
-        try:
-            values = tomllib.loads(config.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise SettingsError(f"{config}: cannot read: {error.strerror}") from None
-        except tomllib.TOMLDecodeError as error:
-            raise SettingsError(f"{config}: not valid TOML: {error}") from None
+        values = read_toml(config, "the settings", SettingsError)
     try:
         return ServiceSettings(**(values | overrides))
     except ValidationError as error:
