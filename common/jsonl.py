@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,24 +25,35 @@ def read_models(path: Path, model: type[M]) -> list[tuple[int, M]]:
         handle = path.open(encoding="utf-8")
     except OSError as error:
         raise InputFileError(str(path), None, f"cannot open: {error.strerror}") from None
-    rows: list[tuple[int, M]] = []
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputFileError(str(path), number, f"not valid JSON ({error.msg})") from None
-            if not isinstance(data, dict):
-                raise InputFileError(str(path), number, "expected a JSON object")
-            try:
-                rows.append((number, model.model_validate(data)))
-            except ValidationError as error:
-                raise InputFileError(str(path), number, _first_problem(error)) from None
-    if not rows:
-        raise InputFileError(str(path), None, "the file holds no records")
-    return rows
+        return validate_rows(str(path), _json_lines(str(path), handle), model)
+
+
+def validate_rows(
+    source: str, rows: Iterable[tuple[int, Any]], model: type[M]
+) -> list[tuple[int, M]]:
+    """Numbered raw rows validated as `model`; errors name `source`, the number and the field."""
+    checked: list[tuple[int, M]] = []
+    for number, data in rows:
+        if not isinstance(data, dict):
+            raise InputFileError(source, number, "expected a JSON object")
+        try:
+            checked.append((number, model.model_validate(data)))
+        except ValidationError as error:
+            raise InputFileError(source, number, _first_problem(error)) from None
+    if not checked:
+        raise InputFileError(source, None, "the file holds no records")
+    return checked
+
+
+def _json_lines(source: str, lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputFileError(source, number, f"not valid JSON ({error.msg})") from None
 
 
 def _first_problem(error: ValidationError) -> str:

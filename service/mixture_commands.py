@@ -12,16 +12,19 @@ from rich.console import Console
 from rich.table import Table
 
 from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
+from training.crosslingual import CrossVariant, crossin
 from training.languages import MAIN, P_SWEEP, TABLE4_PERMUTATIONS
 from training.mixtures import (
     Mixture,
     bilingual,
     monolingual,
+    pair_label,
     subset,
     uniform,
+    with_translations,
     write_mixture,
 )
-from training.parallel import ParallelSet, read_parallel
+from training.parallel import ParallelSet, load_parallel
 
 mixtures_app = typer.Typer(
     help="Language mixtures of a parallel set (§3.2–3.4).", no_args_is_help=True
@@ -35,6 +38,22 @@ class Family(StrEnum):
     MONOLINGUAL = "monolingual"
     SUBSETS = "subsets"
     BILINGUAL = "bilingual"
+    CROSSIN_EN2X = "crossin-en2x"
+    CROSSIN_X2EN = "crossin-x2en"
+    CROSSIN_X2X = "crossin-x2x"
+
+
+def translation_directions(text: str, languages: tuple[str, ...]) -> list[str]:
+    """`en2x`, `x2en`, `both` (over `languages`) or an explicit `en>fi,fi>en` list."""
+    others = [language for language in languages if language != "en"]
+    named = {
+        "en2x": [pair_label("en", x) for x in others],
+        "x2en": [pair_label(x, "en") for x in others],
+    }
+    named["both"] = named["en2x"] + named["x2en"]
+    if text in named:
+        return named[text]
+    return [direction.strip() for direction in text.split(",") if direction.strip()]
 
 
 def _codes(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -56,6 +75,9 @@ def family_mixtures(
         return [monolingual(data, language) for language in languages]
     if family is Family.BILINGUAL:
         return [bilingual(data, "en", language, seed) for language in languages if language != "en"]
+    if family.startswith("crossin-"):
+        variant = CrossVariant(family.removeprefix("crossin-"))
+        return [crossin(data, variant, languages, p, seed) for p in percents]
     return [
         subset(data, permutation, n, percent, seed)
         for permutation in permutations
@@ -66,7 +88,12 @@ def family_mixtures(
 
 @mixtures_app.command("build")
 def build(
-    data_file: Annotated[Path, typer.Argument(help="parallel JSONL: {id, instruction, response}")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="parallel set: JSONL or Parquet {id, instruction, response}, or hf:NAME[:SPLIT]"
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="folder for <name>/mixture.jsonl + manifest.json")],
     family: Annotated[Family, typer.Option(help="which mixtures")] = Family.SWEEP,
     languages: Annotated[
@@ -80,24 +107,37 @@ def build(
         list[str] | None,
         typer.Option(help="subsets: comma-separated orders [default: the three of Table 4]"),
     ] = None,
+    translations: Annotated[
+        int, typer.Option(min=0, help="translation demonstrations per direction, added to each")
+    ] = 0,
+    translation_directions_text: Annotated[
+        str,
+        typer.Option(
+            "--translation-directions",
+            help="en2x, x2en, both (over --languages) or e.g. 'en>fi,fi>en'",
+        ),
+    ] = "en2x",
     seed: Annotated[int, typer.Option(help="for the extras and the assignment")] = 0,
 ) -> None:
     """Build a whole family (e.g. the 11-point P sweep) in one command."""
     with user_errors():
-        data = read_parallel(data_file)
+        data = load_parallel(source)
         codes = _codes(languages, MAIN)
         default_percents = [1.0] if family is Family.SUBSETS else [float(p) for p in P_SWEEP]
         orders: list[tuple[str, ...]] = (
             [_codes(p, ()) for p in permutation] if permutation else list(TABLE4_PERMUTATIONS)
         )
         mixtures = family_mixtures(data, family, codes, percent or default_percents, orders, seed)
+        directions = translation_directions(translation_directions_text, codes)
+        mixtures = [with_translations(data, m, directions, translations) for m in mixtures]
         for mixture in mixtures:
-            write_mixture(data, mixture, out, str(data_file), seed)
+            write_mixture(data, mixture, out, source, seed)
     columns = sorted({language for mixture in mixtures for language in mixture.counts})
-    table = Table("mixture", "examples", *columns)
+    table = Table("mixture", "examples", "translations", *columns)
     for mixture in mixtures:
         counts = (str(mixture.counts.get(language, "")) for language in columns)
-        table.add_row(mixture.name, str(sum(mixture.counts.values())), *counts)
+        examples = str(sum(mixture.counts.values()))
+        table.add_row(mixture.name, examples, str(sum(mixture.translations.values())), *counts)
     Console().print(table)
     typer.echo(f"{len(mixtures)} mixtures in {out}")
 
@@ -116,6 +156,9 @@ def show(
     )
     for language, count in manifest["counts"].items():
         table.add_row(language, str(count), f"{100 * count / manifest['total']:.2f}%")
+    for direction, count in manifest.get("translations", {}).items():
+        share = f"{100 * count / manifest['total']:.2f}%"
+        table.add_row(f"translate {direction}", str(count), share)
     Console().print(table)
     typer.echo(f"recipe: {json.dumps(manifest['recipe'])}")
     typer.echo(f"source: {manifest['source']}")

@@ -1,6 +1,10 @@
 """Language mixtures of a parallel set (§3.2–3.4 of the paper): pure, deterministic per seed.
 
-Every example of the set appears exactly once per mixture, in exactly one language.
+Every example of the set appears exactly once per mixture, in exactly one language, or, for
+the cross-lingual variants, with its instruction in one language and its response in another:
+a mixture's counts are keyed by `fi` (instruction and response in Finnish) or `en>fi`
+(instruction in English, response in Finnish). Translation demonstrations come on top of the
+examples: each is an item's instruction to translate from one language into another.
 
 Rounding rules (asserted by the tests):
 - a share of P percent of N examples is round-half-up(N · P / 100) examples;
@@ -18,11 +22,12 @@ import random
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from training.languages import LANGUAGES
 from training.parallel import ParallelSet
 
 
@@ -32,11 +37,24 @@ class MixtureError(ValueError):
 
 @dataclass(frozen=True)
 class Mixture:
-    """Counts of examples per language for a named recipe."""
+    """Examples per language (or `instruction>response` pair) and translation demonstrations
+    per `source>target` direction, for a named recipe."""
 
     name: str
     recipe: dict[str, Any]
     counts: dict[str, int]
+    translations: dict[str, int] = field(default_factory=dict)
+
+
+def pair_label(instruction: str, response: str) -> str:
+    """`fi` for a monolingual example, `en>fi` for a cross-lingual one."""
+    return instruction if instruction == response else f"{instruction}>{response}"
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """(instruction language, response language) of a count label."""
+    instruction, _, response = label.partition(">")
+    return instruction, response or instruction
 
 
 def percent_of(total: int, percent: float) -> int:
@@ -58,7 +76,7 @@ def spread(budget: int, languages: Sequence[str], seed: int) -> dict[str, int]:
 
 def uniform(data: ParallelSet, percent: float, languages: Sequence[str], seed: int = 0) -> Mixture:
     """P% of the examples spread evenly over `languages`, the rest in English."""
-    _check(data, [*languages, "en"])
+    check_languages(data, [*languages, "en"])
     counts = spread(percent_of(len(data), percent), languages, seed)
     counts["en"] = counts.get("en", 0) + len(data) - sum(counts.values())
     recipe = {"kind": "uniform", "percent": percent, "languages": list(languages), "seed": seed}
@@ -67,7 +85,7 @@ def uniform(data: ParallelSet, percent: float, languages: Sequence[str], seed: i
 
 def monolingual(data: ParallelSet, language: str) -> Mixture:
     """The whole set in one language."""
-    _check(data, [language])
+    check_languages(data, [language])
     return Mixture(
         f"mono-{language}", {"kind": "monolingual", "language": language}, {language: len(data)}
     )
@@ -91,7 +109,7 @@ def subset(
 
 def explicit(data: ParallelSet, fractions: Mapping[str, float], seed: int = 0) -> Mixture:
     """Any `{language: fraction}` summing to 1, by largest remainder."""
-    _check(data, list(fractions))
+    check_languages(data, list(fractions))
     if any(f < 0 for f in fractions.values()) or abs(sum(fractions.values()) - 1) > 1e-9:
         raise MixtureError(f"fractions must be ≥ 0 and sum to 1, got {dict(fractions)}")
     total = len(data)
@@ -116,24 +134,80 @@ def bilingual(data: ParallelSet, first: str, second: str, seed: int = 0) -> Mixt
 
 
 def assign(data: ParallelSet, mixture: Mixture, seed: int = 0) -> list[dict[str, str]]:
-    """The examples of `mixture`: each item once, in the language its counts give it."""
+    """The examples of `mixture`: each item once, in the languages its counts give it, then
+    its translation demonstrations."""
     order = list(range(len(data)))
     random.Random(seed).shuffle(order)
     rows: list[dict[str, str]] = []
     start = 0
-    for language in sorted(mixture.counts):
-        for index in order[start : start + mixture.counts[language]]:
+    for label in sorted(mixture.counts):
+        source, target = split_label(label)
+        for index in order[start : start + mixture.counts[label]]:
             record = data.records[index]
+            row = {"id": record.id, "language": source}
+            if target != source:
+                row["response_language"] = target
+            row["instruction"] = record.instruction[source]
+            row["response"] = record.response[target]
+            rows.append(row)
+        start += mixture.counts[label]
+    rows.sort(key=lambda row: row["id"])
+    return rows + _translation_rows(data, mixture.translations, seed)
+
+
+_TRANSLATE = "Translate the following text from {source} into {target}.\n\n{text}"
+
+
+def with_translations(
+    data: ParallelSet, mixture: Mixture, directions: Sequence[str], count: int
+) -> Mixture:
+    """`mixture` plus `count` translation demonstrations per `source>target` direction.
+
+    Each demonstration asks to translate an item's instruction (CrossIn's instruction
+    translation; en>x and x>en together are translation-following demonstrations).
+    """
+    if not count or not directions:
+        return mixture
+    if count < 0 or count > len(data):
+        raise MixtureError(f"{count} translations per direction: must be 0–{len(data)}")
+    for direction in directions:
+        source, target = split_label(direction)
+        if source == target:
+            raise MixtureError(f"direction {direction!r} must be SOURCE>TARGET, two languages")
+        check_languages(data, [source, target])
+    translations = dict(mixture.translations) | dict.fromkeys(directions, count)
+    recipe = mixture.recipe | {"translations": translations}
+    return replace(
+        mixture, name=f"{mixture.name}+tr{count}", recipe=recipe, translations=translations
+    )
+
+
+def _translation_rows(
+    data: ParallelSet, translations: Mapping[str, int], seed: int
+) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for direction in sorted(translations):
+        source, target = split_label(direction)
+        chosen = random.Random(f"{seed}:{direction}").sample(
+            range(len(data)), translations[direction]
+        )
+        for index in sorted(chosen):
+            record = data.records[index]
+            instruction = _TRANSLATE.format(
+                source=LANGUAGES.get(source, source),
+                target=LANGUAGES.get(target, target),
+                text=record.instruction[source],
+            )
             rows.append(
                 {
-                    "id": record.id,
-                    "language": language,
-                    "instruction": record.instruction[language],
-                    "response": record.response[language],
+                    "id": f"{record.id}#translate-{source}-{target}",
+                    "language": source,
+                    "response_language": target,
+                    "task": "translation",
+                    "instruction": instruction,
+                    "response": record.instruction[target],
                 }
             )
-        start += mixture.counts[language]
-    rows.sort(key=lambda row: row["id"])
     return rows
 
 
@@ -155,6 +229,7 @@ def write_mixture(
             "source": source,
             "total": len(rows),
             "counts": dict(sorted(mixture.counts.items())),
+            "translations": dict(sorted(mixture.translations.items())),
             "assignment_seed": seed,
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
@@ -167,7 +242,8 @@ def write_mixture(
     return target
 
 
-def _check(data: ParallelSet, languages: Sequence[str]) -> None:
+def check_languages(data: ParallelSet, languages: Sequence[str]) -> None:
+    """Raise `MixtureError` when the set is empty or lacks one of `languages`."""
     if not len(data):
         raise MixtureError("the parallel set is empty")
     for language in languages:
