@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,7 +17,7 @@ from training.parallel import load_parallel
 SAMPLE = Path("examples/sample_parallel.jsonl")
 
 
-def _records() -> list[dict[str, object]]:
+def _records() -> list[dict[str, Any]]:
     return [json.loads(line) for line in SAMPLE.read_text("utf-8").splitlines()]
 
 
@@ -31,9 +32,9 @@ def test_parquet_with_struct_or_map_columns_reads_like_jsonl(tmp_path: Path) -> 
     rows = [
         {
             "id": r["id"],
-            "instruction": list(r["instruction"].items()),  # type: ignore[attr-defined]
+            "instruction": list(r["instruction"].items()),
             "response": list(r["response"].items()),
-        }  # type: ignore[attr-defined]
+        }
         for r in _records()
     ]
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), maps)
@@ -50,8 +51,8 @@ def test_a_datasets_folder_reads_like_jsonl(tmp_path: Path) -> None:
 
 def test_bad_sources_are_named(tmp_path: Path) -> None:
     rows = _records()
-    del rows[3]["instruction"]["fi"]  # type: ignore[attr-defined]
-    del rows[3]["response"]["fi"]  # type: ignore[attr-defined]
+    del rows[3]["instruction"]["fi"]
+    del rows[3]["response"]["fi"]
     broken = tmp_path / "broken.parquet"
     pq.write_table(pa.Table.from_pylist(rows), broken)
     with pytest.raises(InputFileError, match=r"broken.parquet:4: id 'p04' is not aligned"):
