@@ -10,6 +10,7 @@ from service import (
     mixture_commands,
     serve_command,
     train_command,
+    translate_command,
 )
 
 app = typer.Typer(
@@ -26,3 +27,4 @@ app.add_typer(generator_commands.generators_app, name="generators")
 app.command("serve")(serve_command.serve)
 app.add_typer(mixture_commands.mixtures_app, name="mixtures")
 app.command("train")(train_command.train)
+app.command("translate")(translate_command.translate)

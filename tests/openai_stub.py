@@ -16,6 +16,10 @@ import httpx
 Policy = Callable[[str], str]
 
 
+class Rejected(Exception):  # noqa: N818 (named for what the server does)
+    """Raised by a policy: the server answers HTTP 400, as vLLM does for a bad request."""
+
+
 def answers_in(prompt: str) -> tuple[str, str]:
     """Answer1 and Answer2 of a prompt rendered from the paper's template."""
     _, rest = prompt.split("\nAnswer1:\n", 1)
@@ -41,11 +45,13 @@ def _top(text: str) -> list[tuple[str, float]]:
     return [(text, math.log(0.8)), (other, math.log(0.15)), ("\n", math.log(0.05))]
 
 
-def openai_response(body: dict[str, Any], policy: Policy = prefer_longer) -> dict[str, Any]:
+def openai_response(
+    body: dict[str, Any], policy: Policy = prefer_longer, finish_reason: str = "length"
+) -> dict[str, Any]:
     """The body vLLM would answer `body` with, the text chosen by `policy`."""
     text = policy(_prompt_of(body))
     chat = "messages" in body
-    choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
     top = _top(text)
     if chat:
         choice["message"] = {"role": "assistant", "content": text}
@@ -84,8 +90,12 @@ def mock_handler(policy: Policy = prefer_longer) -> Callable[[httpx.Request], ht
     return handle
 
 
-def create_app(policy: Policy = prefer_longer) -> Any:
-    """The same judge as an ASGI app, for uvicorn on loopback."""
+def create_app(
+    policy: Policy = prefer_longer,
+    finish_reason: str = "length",
+    models: tuple[str, ...] = ("judge",),
+) -> Any:
+    """The same judge as an ASGI app, for uvicorn on loopback; /v1/models lists `models`."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -93,11 +103,17 @@ def create_app(policy: Policy = prefer_longer) -> Any:
 
     async def complete(request: Request) -> JSONResponse:
         try:
-            return JSONResponse(openai_response(await request.json(), policy))
+            return JSONResponse(openai_response(await request.json(), policy, finish_reason))
         except RuntimeError as error:  # a scripted outage
             return JSONResponse({"error": {"message": str(error)}}, status_code=503)
+        except Rejected as error:
+            return JSONResponse({"error": {"message": str(error)}}, status_code=400)
+
+    async def listing(request: Request) -> JSONResponse:
+        return JSONResponse({"object": "list", "data": [{"id": name} for name in models]})
 
     routes = [
+        Route("/v1/models", listing, methods=["GET"]),
         Route("/v1/completions", complete, methods=["POST"]),
         Route("/v1/chat/completions", complete, methods=["POST"]),
     ]
