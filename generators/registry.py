@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -67,6 +67,10 @@ class ServerSettings(BaseModel):
     max_loras: int | None = Field(default=None, ge=1, description="default: one per adapter")
     max_lora_rank: int | None = Field(default=None, ge=1, description="default: from adapters")
     cpu_kvcache_gib: int = Field(default=1, ge=1, description="VLLM_CPU_KVCACHE_SPACE on CPU")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="auto",
+        description="--dtype; 'auto' is bfloat16 for a float32 checkpoint (part of the cache key)",
+    )
     extra_args: list[str] = Field(default_factory=list, description="appended to the command")
 
 
@@ -156,7 +160,7 @@ class Registry(BaseModel):
         return [self.base_name, *self.adapters]
 
     def _identity(self, name: str, revision: str) -> str:
-        return f"{self.base_model}|{name}|{revision}"
+        return f"{self.base_model}|{name}|{revision}|{self.server.dtype}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,8 @@ def vllm_command(registry: Registry, python: str) -> list[str]:
         str(server.port),
         "--max-model-len",
         str(server.max_model_len),
+        "--dtype",
+        server.dtype,
     ]
     if registry.adapters:
         paths = {name: registry.adapter_path(name) for name in registry.adapters}

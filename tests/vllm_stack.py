@@ -56,6 +56,7 @@ def write_registry(folder: Path, port: int, adapters: dict[str, Path], max_token
         "[server]",
         f"port = {port}",
         "max_model_len = 512",
+        'dtype = "float32"',  # the tiny model's large weights lose too much in bfloat16
         "[sampling]",
         f"max_tokens = {max_tokens}",
         "[adapters]",

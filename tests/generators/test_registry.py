@@ -43,7 +43,7 @@ fi = { path = "/abs/fi", revision = "2", endpoints = ["http://10.0.0.3:8000/v1"]
     assert base.endpoints == es.endpoints == ("http://10.0.0.1:8000/v1", "http://10.0.0.2:8000/v1")
     assert fi.endpoints == ("http://10.0.0.3:8000/v1",)
     assert fi.identity != registry.model_copy(update={"adapters": {}}).served("llama").identity
-    assert fi.identity == "base|fi|2"
+    assert fi.identity == "base|fi|2|auto"  # the serving dtype changes outputs: in the key
 
 
 def test_defaults_follow_the_paper_and_the_server(tmp_path: Path) -> None:

@@ -55,14 +55,36 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             pytest.fail(f"CI must have vLLM: {error}")
         pytest.skip(str(error))
     folder = tmp_path_factory.mktemp("vllm")
-    models = build_models(folder)
+    models = build_models(folder, adapters=("es",))
     port = free_port()
-    registry = write_registry(folder, port, {"es": models["es"], "fi": models["fi"]}, 16)
+    registry = write_registry(folder, port, {"es": models["es"]}, 16)
+    train_with_sxs(folder, registry)
     (folder / "eval.jsonl").write_text(
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in EVAL_SET), "utf-8"
     )
     with serving(registry, folder, port) as url:
         yield Stack(url, registry, folder)
+
+
+def train_with_sxs(folder: Path, registry: Path) -> None:
+    """The `fi` adapter: trained by `sxs train` on the sample's Finnish mixture, registered."""
+    commands = [
+        [
+            *("mixtures", "build", "examples/sample_parallel.jsonl", "--out"),
+            *(str(folder / "mixtures"), "--family", "monolingual", "--languages", "fi"),
+        ],
+        [
+            *("train", "--mixture", str(folder / "mixtures" / "mono-fi"), "--base"),
+            *(str(folder / "base"), "--out", str(folder / "runs" / "fi"), "--name", "fi"),
+            *("--registry", str(registry), "--steps", "20", "--learning-rate", "3e-3"),
+            *("--batch-size", "8", "--micro-batch-size", "8", "--dev-size", "4"),
+            *("--eval-every", "10"),
+        ],
+    ]
+    for command in commands:
+        result = subprocess.run([str(SXS), *command], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert 'fi = "runs/fi/adapter"' in registry.read_text("utf-8")  # relative to the file
 
 
 def complete(stack: Stack, model: str, seed: int = 7) -> str:
@@ -84,6 +106,41 @@ def test_one_engine_serves_the_base_and_both_adapters(stack: Stack) -> None:
     assert listed == {"base", "es", "fi"}
     texts = {model: complete(stack, model) for model in ("base", "es", "fi")}
     assert len(set(texts.values())) == 3, texts
+
+
+def test_the_adapter_trained_by_sxs_train_is_served_as_peft_computes_it(stack: Stack) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = stack.folder / "base"
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Nimeä keltainen hedelmä."}],
+        add_generation_prompt=True,
+        tokenize=True,
+        return_dict=False,
+    )
+    model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base), str(stack.folder / "runs" / "fi" / "adapter")
+    )
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([prompt])).logits[0, -1]
+    expected_id = int(logits.argmax())
+    expected = float(torch.log_softmax(logits.float(), dim=-1)[expected_id])
+    body = {
+        "model": "fi",
+        "prompt": prompt,
+        "max_tokens": 1,
+        "temperature": 0,
+        "logprobs": 1,
+        "return_tokens_as_token_ids": True,  # a vLLM extension: no byte-fragment decoding
+    }
+    response = httpx.post(f"{stack.url}/completions", json=body, timeout=60)
+    response.raise_for_status()
+    served = response.json()["choices"][0]["logprobs"]
+    assert served["tokens"][0] == f"token_id:{expected_id}"
+    assert abs(served["token_logprobs"][0] - expected) < 2e-3, (served, expected)
 
 
 def test_a_seeded_request_sent_alone_reproduces(stack: Stack) -> None:

@@ -42,6 +42,8 @@ def test_every_flag_comes_from_the_registry(tmp_path: Path) -> None:
         "8123",
         "--max-model-len",
         "1024",
+        "--dtype",
+        "auto",
         "--enable-lora",
         "--lora-modules",
         f"es={(tmp_path / 'ad' / 'es').resolve()}",
