@@ -1,0 +1,140 @@
+"""What an IF matrix is made of: rows (models), evaluation languages, a baseline per language.
+
+    IF_L(M) = SxS score of M against the baseline of L (the model tuned monolingually on L),
+    both answering the evaluation instructions in L; 50 where M is the baseline itself.
+
+A recipe is given on the command line or as a TOML file (see `recipes/`):
+
+    title = "§3.1 monolingual 12 × 12"
+    languages = ["ar", "cs", …]
+    eval_set = "sample"          # optional; the service's default otherwise
+    judge = "llm"                # optional
+    [baselines]                  # language → model
+    ar = "mono-ar"
+    [[rows]]                     # or rows = ["mono-ar", …]
+    model = "uniform-p10"
+    percent = 10                 # for the sweep figures
+    seen = ["ar", "es"]          # languages in its training mix (seen vs unseen averages)
+    kind = "uniform"             # uniform | monolingual | bilingual | subset | other
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from common.errors import first_problem
+from common.toml_file import read_toml
+
+LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$"
+
+
+class RecipeError(Exception):
+    """A recipe that cannot describe a matrix; the message names the field."""
+
+
+class RowSpec(BaseModel):
+    """A row model and what the figures need to know about its training mixture."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(min_length=1)
+    label: str | None = None
+    kind: Literal["uniform", "monolingual", "bilingual", "subset", "other"] | None = None
+    percent: float | None = Field(default=None, ge=0, le=100)
+    seen: list[str] | None = None
+    pair: str | None = Field(default=None, description="bilingual: the language beside en")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_the_name(cls, value: Any) -> Any:
+        """A bare name is a row; kind / percent / pair come from `sxs mixtures` names when
+        not given."""
+        row = {"model": value} if isinstance(value, str) else value
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str):
+            return row
+        return guess_from_name(row["model"]) | row
+
+    @property
+    def name(self) -> str:
+        """How the row is shown."""
+        return self.label or self.model
+
+
+class MatrixRecipe(BaseModel):
+    """Rows × evaluation languages, a baseline per language."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = "IF scores"
+    rows: list[RowSpec] = Field(min_length=1)
+    languages: list[str] = Field(min_length=1)
+    baselines: dict[str, str]
+    eval_set: str | None = None
+    judge: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MatrixRecipe:
+        for language in self.languages:
+            if not re.fullmatch(LANGUAGE, language):
+                raise ValueError(f"{language!r} is not a language code (e.g. fi, zh)")
+            if language not in self.baselines:
+                raise ValueError(
+                    f"language {language!r} has no baseline: add {language}=MODEL to the "
+                    "baselines (the model tuned on that language)"
+                )
+        models = [row.model for row in self.rows]
+        if len(set(models)) != len(models):
+            twice = sorted({m for m in models if models.count(m) > 1})
+            raise ValueError(f"row {twice[0]!r} is given twice")
+        return self
+
+    def row(self, model: str) -> RowSpec:
+        """The row of `model`."""
+        return next(row for row in self.rows if row.model == model)
+
+    def models(self) -> list[str]:
+        """Every model the matrix needs: rows, then baselines that are not rows."""
+        names = [row.model for row in self.rows]
+        return names + [m for m in dict.fromkeys(self.baselines.values()) if m not in names]
+
+
+def guess_from_name(name: str) -> dict[str, Any]:
+    """kind, percent or pair of a model named like an `sxs mixtures` mixture."""
+    if match := re.fullmatch(r"uniform-p(\d+(?:\.\d+)?)", name):
+        return {"kind": "uniform", "percent": float(match[1])}
+    if match := re.fullmatch(r"subset-.*-n\d+-p(\d+(?:\.\d+)?)", name):
+        return {"kind": "subset", "percent": float(match[1])}
+    if match := re.fullmatch(r"bi-en-([a-z]{2,3})", name):
+        return {"kind": "bilingual", "pair": match[1]}
+    if re.fullmatch(r"mono-[a-z]{2,3}", name):
+        return {"kind": "monolingual"}
+    return {}
+
+
+def load_recipe(path: Path) -> MatrixRecipe:
+    """A recipe TOML file, validated; errors name the file and the field."""
+    return validate_recipe(read_toml(path, "the recipe", RecipeError), str(path))
+
+
+def validate_recipe(data: dict[str, Any], source: str) -> MatrixRecipe:
+    """A recipe from plain data; errors name `source` and the field."""
+    try:
+        return MatrixRecipe.model_validate(data)
+    except ValidationError as error:
+        where, what = first_problem(error, "recipe")
+        raise RecipeError(f"{source}: {where}: {what}") from None
+
+
+def parse_baselines(text: str) -> dict[str, str]:
+    """`es=mono-es,fi=mono-fi` as a dict; errors say what a pair must look like."""
+    pairs: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        language, sep, model = part.partition("=")
+        if not sep or not language.strip() or not model.strip():
+            raise RecipeError(f"--baselines: {part!r} is not LANG=MODEL")
+        pairs[language.strip()] = model.strip()
+    return pairs
