@@ -7,6 +7,7 @@ import typer
 from service import (
     generator_commands,
     judge_commands,
+    matrix_commands,
     mixture_commands,
     serve_command,
     train_command,
@@ -28,3 +29,6 @@ app.command("serve")(serve_command.serve)
 app.add_typer(mixture_commands.mixtures_app, name="mixtures")
 app.command("train")(train_command.train)
 app.command("translate")(translate_command.translate)
+app.command("matrix")(matrix_commands.matrix)
+app.command("plot")(matrix_commands.plot)
+app.command("compare")(matrix_commands.compare)

@@ -1,0 +1,214 @@
+"""Computing an IF matrix through the comparison service.
+
+Every off-diagonal cell is one comparison job (row model as A, the language's baseline as B);
+the diagonal is 50 with no call. At most `concurrency` cells are in flight; each is submitted,
+then polled until it is done. Jobs are durable and idempotent on the service, so an
+interrupted matrix resumes where it stopped when run again, and a finished one costs no
+generation or judge call. Everything the matrix needs (models, baselines, eval set and its
+languages, judge) is checked before the first job is submitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from common.concurrency import bounded_map
+from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
+from common.openai_http import OpenAIHttp, RetryPolicy
+from service.matrix_recipe import MatrixRecipe
+from service.matrix_results import DIAGONAL_SCORE, Cell, MatrixResults
+from service.response_language import off_language_share
+
+ITEMS_PAGE = 1000
+MAX_POLL_FAILURES = 60
+
+
+class MatrixError(Exception):
+    """The matrix cannot be computed as asked (found before any work, or the server left)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CellProgress:
+    """A cell's state as the service reports it."""
+
+    row: str
+    language: str
+    status: str
+    done: int
+    total: int
+
+
+class MatrixClient:
+    """Talks to one comparison service (`…/v1`)."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        token: str | None = None,
+        concurrency: int = 4,
+        poll_s: float = 0.5,
+        check_language: bool = True,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base = server.rstrip("/")
+        if not self.base.endswith("/v1"):
+            self.base += "/v1"
+        self.concurrency = concurrency
+        self.poll_s = poll_s
+        self.check_language = check_language
+        self.finished: dict[tuple[str, str], Cell] = {}
+        self._http = OpenAIHttp(
+            concurrency=max(8, 2 * concurrency),
+            timeout_s=60.0,
+            retry=retry or RetryPolicy(max_attempts=5, backoff_initial_s=0.5),
+            api_key=token,
+            transport=transport,
+        )
+
+    async def check(self, recipe: MatrixRecipe) -> None:
+        """Every model, the eval set with every language, and the judge exist on the server."""
+        try:
+            models = {entry["name"] for entry in await self._http.get(f"{self.base}/models")}
+            sets = {entry["id"]: entry for entry in await self._http.get(f"{self.base}/eval-sets")}
+            health = await self._http.get(self._root() + "/healthz")
+        except EndpointRejectedError as error:
+            raise MatrixError(f"the service refused: {error}") from None
+        except EndpointError as error:
+            raise MatrixError(
+                f"the service at {self.base} is not reachable ({error}); start it with "
+                "`sxs serve` or pass --server"
+            ) from None
+        unknown = [model for model in recipe.models() if model not in models]
+        if unknown:
+            raise MatrixError(
+                f"model {unknown[0]!r} is not served by {self.base} (it has: "
+                f"{', '.join(sorted(models))}); train it or add it to the registry"
+            )
+        name = recipe.eval_set or "sample"
+        if name not in sets:
+            raise MatrixError(f"eval set {name!r} is unknown to the service (it has: "
+                              f"{', '.join(sorted(sets))})")  # fmt: skip
+        lacking = [x for x in recipe.languages if x not in sets[name]["languages"]]
+        if lacking:
+            raise MatrixError(
+                f"eval set {name!r} has no {lacking[0]!r} (it has: "
+                f"{', '.join(sets[name]['languages'])})"
+            )
+        judges = health.get("judges", {})
+        if recipe.judge is not None and recipe.judge not in judges:
+            raise MatrixError(f"judge {recipe.judge!r} is unknown to the service (it has: "
+                              f"{', '.join(sorted(judges))})")  # fmt: skip
+
+    async def run(
+        self,
+        recipe: MatrixRecipe,
+        on_progress: Callable[[CellProgress], None] | None = None,
+    ) -> MatrixResults:
+        """Every cell of the matrix; failed cells carry their error instead of a score."""
+        await self.check(recipe)
+        todo: list[tuple[str, str]] = []
+        for row in recipe.rows:
+            for language in recipe.languages:
+                baseline = recipe.baselines[language]
+                if row.model == baseline:
+                    self.finished[(row.model, language)] = Cell(
+                        row=row.model, language=language, baseline=baseline, diagonal=True,
+                        score=DIAGONAL_SCORE,
+                    )  # fmt: skip
+                else:
+                    todo.append((row.model, language))
+
+        async def one(key: tuple[str, str]) -> Cell:
+            cell = await self.cell(recipe, *key, on_progress)
+            self.finished[key] = cell
+            return cell
+
+        await bounded_map(todo, one, self.concurrency)
+        order = [(row.model, language) for row in recipe.rows for language in recipe.languages]
+        return MatrixResults(recipe=recipe, cells=[self.finished[key] for key in order])
+
+    async def cell(
+        self,
+        recipe: MatrixRecipe,
+        row: str,
+        language: str,
+        on_progress: Callable[[CellProgress], None] | None = None,
+    ) -> Cell:
+        """One comparison: submitted (or found again), then polled to its end."""
+        baseline = recipe.baselines[language]
+        body: dict[str, Any] = {"model_a": row, "model_b": baseline, "language": language}
+        if recipe.eval_set is not None:
+            body["eval_set"] = recipe.eval_set
+        if recipe.judge is not None:
+            body["judge"] = recipe.judge
+        try:
+            view = await self._http.post([f"{self.base}/comparisons"], body)
+        except EndpointRejectedError as error:
+            raise MatrixError(f"{row} · {language}: the service refused the job: {error}") from None
+        failures = 0
+        while True:
+            progress = view["progress"]
+            if on_progress is not None:
+                on_progress(
+                    CellProgress(row, language, view["status"], progress["done"], progress["total"])
+                )
+            if view["status"] in ("done", "failed", "cancelled"):
+                break
+            await asyncio.sleep(self.poll_s)
+            try:
+                view = await self._http.get(f"{self.base}/comparisons/{view['id']}")
+                failures = 0
+            except EndpointUnavailableError as error:
+                failures += 1
+                if failures >= MAX_POLL_FAILURES:
+                    raise MatrixError(f"lost the service while polling: {error}") from None
+        if view["status"] != "done":
+            reason = view.get("error") or view["status"]
+            return Cell(row=row, language=language, baseline=baseline, job_id=view["id"],
+                        error=str(reason))  # fmt: skip
+        summary = view["summary"] or {}
+        off_language = None
+        if self.check_language:
+            texts = await self.responses(view["id"])
+            off_language = off_language_share(texts, language, recipe.languages)
+        return Cell(
+            row=row,
+            language=language,
+            baseline=baseline,
+            score=summary.get("score"),
+            ci_low=summary.get("ci_low"),
+            ci_high=summary.get("ci_high"),
+            pairs=summary.get("pairs", 0),
+            wins=summary.get("wins", 0),
+            ties=summary.get("ties", 0),
+            losses=summary.get("losses", 0),
+            invalid=summary.get("invalid", 0),
+            identical=summary.get("identical", 0),
+            off_language=off_language,
+            job_id=view["id"],
+            error=None if summary.get("score") is not None else "no valid judgment",
+        )
+
+    async def responses(self, job_id: str) -> list[str]:
+        """Model A's responses of a finished comparison (every page)."""
+        texts: list[str] = []
+        while True:
+            url = f"{self.base}/comparisons/{job_id}/items?offset={len(texts)}&limit={ITEMS_PAGE}"
+            page = await self._http.get(url)
+            texts += [item["response_a"] for item in page["items"]]
+            if not page["items"] or len(texts) >= page["total"]:
+                return texts
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def _root(self) -> str:
+        return self.base.removesuffix("/v1")
