@@ -110,8 +110,10 @@ class MatrixClient:
         self,
         recipe: MatrixRecipe,
         on_progress: Callable[[CellProgress], None] | None = None,
+        on_cell: Callable[[Cell], None] | None = None,
     ) -> MatrixResults:
-        """Every cell of the matrix; failed cells carry their error instead of a score."""
+        """Every cell of the matrix; failed cells carry their error instead of a score.
+        `on_progress` sees each poll, `on_cell` each finished cell once it is kept."""
         await self.check(recipe)
         todo: list[tuple[str, str]] = []
         for row in recipe.rows:
@@ -128,6 +130,8 @@ class MatrixClient:
         async def one(key: tuple[str, str]) -> Cell:
             cell = await self.cell(recipe, *key, on_progress)
             self.finished[key] = cell
+            if on_cell is not None:
+                on_cell(cell)
             return cell
 
         await bounded_map(todo, one, self.concurrency)

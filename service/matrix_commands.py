@@ -144,12 +144,15 @@ async def _run_with_progress(
                 f"{state.row} · {state.language}", total=state.total, status=state.status
             )
         progress.update(tasks[key], completed=state.done, status=state.status)
-        if state.status in ("done", "failed", "cancelled") and not console.is_terminal:
-            console.print(f"{state.row} · {state.language}: {state.status}")
+
+    def finished(cell: Cell) -> None:
+        if not console.is_terminal:  # a log line per cell where no bar is drawn
+            outcome = "failed" if cell.score is None else f"{cell.score:.1f}"
+            console.print(f"{cell.row} · {cell.language}: {outcome}", markup=False)
 
     try:
         with progress:
-            return await client.run(recipe, show)
+            return await client.run(recipe, show, finished)
     finally:
         await client.aclose()
 

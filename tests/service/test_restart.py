@@ -2,88 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from service.app import create_app
 from tests.loopback import free_port, serving
-from tests.openai_stub import create_app as judge_app
-from tests.openai_stub import openai_response, prefer_longer
 from tests.service.fakes import Backends, answer, expected_outcome, settings
+from tests.service.live import Log, counting_judge, generator_app, start_service, write_config
 
 SXS = Path(sys.executable).parent / "sxs"
 INSTRUCTIONS = [
     {"id": str(i), "text": f"Pregunta número {i}: " + "¿por qué? " * (i % 9)} for i in range(60)
 ]
 REQUEST = {"model_a": "good", "model_b": "bad", "language": "es", "instructions": INSTRUCTIONS}
-
-
-class Log:
-    """What the fake backends were asked, thread-safe."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.generated: Counter[tuple[str, str]] = Counter()
-        self.judged: Counter[str] = Counter()
-
-
-def generator_app(log: Log) -> Starlette:
-    async def complete(request: Request) -> JSONResponse:
-        body = await request.json()
-        instruction = body["messages"][0]["content"]
-        with log.lock:
-            log.generated[(body["model"], instruction)] += 1
-        await asyncio.sleep(0.005)
-        text = answer(body["model"], instruction)
-        return JSONResponse(openai_response(body, lambda _: text))
-
-    return Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
-
-
-def counting_judge(log: Log) -> Any:
-    def policy(prompt: str) -> str:
-        with log.lock:
-            log.judged[prompt] += 1
-        time.sleep(0.01)
-        return prefer_longer(prompt)
-
-    return judge_app(policy)
-
-
-def start_service(config: Path, folder: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(SXS), "serve", "--config", str(config), "--log-level", "warning"],
-        cwd=folder,
-        stdout=(folder / "serve.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError((folder / "serve.log").read_text())
 
 
 def stored_items(db: Path, job_id: str) -> set[str]:
@@ -98,19 +37,7 @@ def test_killed_mid_job_the_service_resumes_without_judging_anything_twice(
     log = Log()
     port = free_port()
     with serving(generator_app(log)) as generator_url, serving(counting_judge(log)) as judge_url:
-        (tmp_path / "models.toml").write_text(
-            f'base_model = "tiny"\nendpoints = ["{generator_url}"]\n'
-            '[adapters]\ngood = "good"\nbad = "bad"\n',
-            encoding="utf-8",
-        )
-        config = tmp_path / "service.toml"
-        config.write_text(
-            f'port = {port}\ndb = "{tmp_path / "sxs.db"}"\n'
-            f'registry = "{tmp_path / "models.toml"}"\n'
-            'default_judge = "llm"\nitem_concurrency = 2\n'
-            f'[judges.llm]\nkind = "openai"\nbase_url = "{judge_url}"\nmodel = "judge"\n',
-            encoding="utf-8",
-        )
+        config = write_config(tmp_path, port, generator_url, judge_url, ["good", "bad"], 2)
         service = start_service(config, tmp_path, port)
         base = f"http://127.0.0.1:{port}/v1"
         job = httpx.post(f"{base}/comparisons", json=REQUEST, timeout=10).json()

@@ -1,0 +1,100 @@
+"""A real `sxs serve` process and loopback fakes of its generator and judge endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.openai_stub import create_app as judge_app
+from tests.openai_stub import openai_response, prefer_longer
+from tests.service.fakes import answer
+
+SXS = Path(sys.executable).parent / "sxs"
+
+
+class Log:
+    """What the fake backends were asked, thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generated: Counter[tuple[str, str]] = Counter()
+        self.judged: Counter[str] = Counter()
+
+
+def generator_app(log: Log) -> Starlette:
+    async def complete(request: Request) -> JSONResponse:
+        body = await request.json()
+        instruction = body["messages"][0]["content"]
+        with log.lock:
+            log.generated[(body["model"], instruction)] += 1
+        await asyncio.sleep(0.005)
+        text = answer(body["model"], instruction)
+        return JSONResponse(openai_response(body, lambda _: text))
+
+    return Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
+
+
+def counting_judge(log: Log, delay_s: float = 0.01) -> Any:
+    def policy(prompt: str) -> str:
+        with log.lock:
+            log.judged[prompt] += 1
+        time.sleep(delay_s)
+        return prefer_longer(prompt)
+
+    return judge_app(policy)
+
+
+def start_service(config: Path, folder: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [str(SXS), "serve", "--config", str(config), "--log-level", "warning"],
+        cwd=folder,
+        stdout=(folder / "serve.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError((folder / "serve.log").read_text())
+
+
+def write_config(
+    folder: Path,
+    port: int,
+    generator_url: str,
+    judge_url: str,
+    adapters: list[str],
+    item_concurrency: int = 4,
+) -> Path:
+    """models.toml serving `adapters` from the fake generator, and the service's TOML."""
+    (folder / "models.toml").write_text(
+        f'base_model = "tiny"\nendpoints = ["{generator_url}"]\n[adapters]\n'
+        + "".join(f'{name} = "{name}"\n' for name in adapters),
+        encoding="utf-8",
+    )
+    config = folder / "service.toml"
+    config.write_text(
+        f'port = {port}\ndb = "{folder / "sxs.db"}"\n'
+        f'registry = "{folder / "models.toml"}"\n'
+        f'default_judge = "llm"\nitem_concurrency = {item_concurrency}\n'
+        f'[judges.llm]\nkind = "openai"\nbase_url = "{judge_url}"\nmodel = "judge"\n',
+        encoding="utf-8",
+    )
+    return config

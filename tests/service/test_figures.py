@@ -1,0 +1,132 @@
+"""Tables, figures and ratings drawn from fixed results; the paper's Figure 1 reproduced."""
+
+from __future__ import annotations
+
+import csv
+import struct
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.figures import sweep_series
+from service.matrix_recipe import MatrixRecipe
+from service.matrix_results import Cell, MatrixResults, load_results, save_results
+from service.ratings import ELO_PER_UNIT, bradley_terry
+from service.response_language import language_of, off_language_share
+
+LANGUAGES = ["en", "es", "fi", "zh"]
+BASELINES = {lang: f"mono-{lang}" for lang in LANGUAGES}
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    return int(width), int(height)
+
+
+def close_to(size: tuple[int, int], inches: tuple[float, float]) -> bool:
+    """A PNG's size is its figure size × 120 dpi, truncated by matplotlib."""
+    return all(abs(pixels - 120 * side) <= 1 for pixels, side in zip(size, inches, strict=True))
+
+
+def fixed_results() -> MatrixResults:
+    """A sweep (P = 0, 50, 100 with seen languages), two bilingual rows, the baselines."""
+    rows: list[object] = [f"mono-{lang}" for lang in LANGUAGES]
+    rows += [{"model": f"uniform-p{p}", "seen": ["en", "es"]} for p in (0, 50, 100)]
+    rows += ["bi-en-es", "bi-en-fi"]
+    recipe = MatrixRecipe.model_validate(
+        {"title": "fixed", "rows": rows, "languages": LANGUAGES, "baselines": BASELINES}
+    )
+    cells = []
+    for index, row in enumerate(recipe.rows):
+        for column, language in enumerate(LANGUAGES):
+            diagonal = BASELINES[language] == row.model
+            score = 50.0 if diagonal else 20.0 + 3 * index + column
+            cells.append(
+                Cell(row=row.model, language=language, baseline=BASELINES[language],
+                     diagonal=diagonal, score=score, wins=index + 1, losses=2, ties=1)
+            )  # fmt: skip
+    return MatrixResults(recipe=recipe, cells=cells)
+
+
+def test_tables_and_figures_from_a_fixed_results_file(tmp_path: Path) -> None:
+    results = fixed_results()
+    save_results(results, tmp_path / "given")
+    result = CliRunner().invoke(app, ["plot", str(tmp_path / "given" / "matrix.json"),
+                                      "--out", str(tmp_path / "drawn")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    drawn = tmp_path / "drawn"
+    # 5 columns (4 languages + avg) and 9 rows: 0.62·5+2.2 in × 0.42·9+1.4 in
+    assert close_to(png_size(drawn / "heatmap.png"), (0.62 * 5 + 2.2, 0.42 * 9 + 1.4))
+    assert png_size(drawn / "sweep.png") == (720, 480)
+    assert png_size(drawn / "bilingual.png")[1] == 480
+    table = list(csv.DictReader((drawn / "scores.csv").open(encoding="utf-8")))
+    assert [row["row"] for row in table] == [r.model for r in results.recipe.rows]
+    p50 = next(row for row in table if row["row"] == "uniform-p50")
+    assert [p50[lang] for lang in LANGUAGES] == ["35.0", "36.0", "37.0", "38.0"]  # 20 + 3·5 + c
+    assert p50["avg"] == "36.5"
+    assert "| uniform-p50 | 35.0 | 36.0 | 37.0 | 38.0 | **36.5** |" in result.output
+
+
+def test_sweep_series_split_english_seen_and_unseen() -> None:
+    series = sweep_series(fixed_results())
+    assert series["English"] == [(0.0, 32.0), (50.0, 35.0), (100.0, 38.0)]
+    percent, average = series["non-English average"][1]
+    assert percent == 50.0 and average == pytest.approx((36 + 37 + 38) / 3)
+    assert series["seen (non-English)"][1] == (50.0, 36.0)  # es only
+    assert series["unseen"][1] == (50.0, 37.5)  # fi, zh
+
+
+def test_the_papers_figure_1_reproduces_its_average_column(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    source = shared_data / "paper" / "figure1_if_scores.csv"
+    result = CliRunner().invoke(app, ["plot", str(source), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    paper = {row["train_language"]: row for row in csv.DictReader(source.open(encoding="utf-8"))}
+    results = load_results(source)
+    for language, row in paper.items():
+        average = results.average(language)
+        assert average is not None and f"{average:.1f}" == row["avg"], language
+        cell = results.cell(language, language)
+        assert cell is not None and cell.diagonal
+    assert close_to(png_size(tmp_path / "heatmap.png"), (0.62 * 13 + 2.2, 0.42 * 12 + 1.4))
+
+
+def test_bradley_terry_against_hand_computed_values() -> None:
+    recipe = MatrixRecipe.model_validate(
+        {"rows": ["a", "b", "base"], "languages": ["es"], "baselines": {"es": "base"}}
+    )
+    cells = [
+        Cell(row="a", language="es", baseline="base", score=75.0, wins=3, losses=1),
+        Cell(row="b", language="es", baseline="base", score=50.0, wins=1, ties=2, losses=1),
+        Cell(row="base", language="es", baseline="base", diagonal=True, score=50.0),
+    ]
+    ratings = bradley_terry(MatrixResults(recipe=recipe, cells=cells), alpha=1e-9)["es"]
+    # a beat base 3 times out of 4: strength ratio 3, i.e. 400·log10(3) ≈ 190.8 Elo points
+    assert ratings["a"] == pytest.approx(ELO_PER_UNIT * 1.0986, abs=1.0)
+    assert ratings["b"] == pytest.approx(0.0, abs=1.0)  # even with its baseline
+    assert ratings["base"] == 0.0
+
+
+def test_response_language_check() -> None:
+    candidates = ["en", "es", "fi", "zh"]
+    assert language_of("Hyvää huomenta, mitä sinulle kuuluu tänään?", candidates) == "fi"
+    assert language_of("今天天气很好，我们去公园散步吧。", candidates) == "zh"
+    assert language_of("1234 !!", candidates) is None
+    texts = ["La capital de Francia es París.", "The capital of France is Paris.", "42"]
+    assert off_language_share(texts, "es", candidates) == pytest.approx(200 / 3)
+    assert off_language_share([], "es", candidates) is None
+
+
+def test_bad_results_files(tmp_path: Path) -> None:
+    broken = tmp_path / "scores.csv"
+    broken.write_text("train_language,es,fi\nes,50.0,x\n", "utf-8")
+    result = CliRunner().invoke(app, ["plot", str(broken)])
+    assert result.exit_code == 2
+    assert "scores.csv:2: fi: 'x' is not a number" in result.output
+    result = CliRunner().invoke(app, ["plot", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "cannot read" in result.output
