@@ -84,7 +84,7 @@ def train_with_sxs(folder: Path, registry: Path) -> None:
     for command in commands:
         result = subprocess.run([str(SXS), *command], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout + result.stderr
-    assert 'fi = "runs/fi/adapter"' in registry.read_text("utf-8")  # relative to the file
+    assert 'fi = {path = "runs/fi/adapter", revision = "' in registry.read_text("utf-8")
 
 
 def complete(stack: Stack, model: str, seed: int = 7) -> str:
