@@ -19,11 +19,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[train,report,dev]'
 	touch $@
 
-demo: setup  ## the main job on the CPU default: judge the bundled sample pairs
-	mkdir -p $(OUT)
-	$(BIN)/sxs judge examples/sample_pairs.jsonl --backend reference \
-		--db $(OUT)/sxs.db --out $(OUT)/judged.jsonl
-	@echo "demo output: $(OUT)/judged.jsonl (judgments stored in $(OUT)/sxs.db)"
+demo: setup vllm  ## the whole pipeline on the CPU default (see README); everything in $(OUT)
+	$(BIN)/sxs demo --out $(OUT) --vllm-python $(abspath $(VLLM_VENV))/bin/python
 
 lint: setup
 	$(BIN)/ruff check .

@@ -55,8 +55,17 @@ def served_rank(ranks: list[int]) -> int:
     raise RegistryError(f"a LoRA rank of {needed} exceeds vLLM's maximum {LORA_RANKS[-1]}")
 
 
-def vllm_command(registry: Registry, python: str) -> list[str]:
-    """The full command line serving `registry` with the vLLM found at `python`."""
+CPU_STEP_TOKENS = 8192
+
+
+def vllm_command(registry: Registry, python: str, device: Device = Device.GPU) -> list[str]:
+    """The full command line serving `registry` with the vLLM found at `python`.
+
+    On CPU, chunked prefill is off (with a step budget that holds any whole prompt): vLLM 0.32
+    rewinds the random generator of a seeded request whose prefill was cut, which CPU
+    generators cannot do ("CPU Generator does not use offset"), and the engine dies. Seeded
+    requests in batches large enough to cut a prefill trigger it.
+    """
     server = registry.server
     command = [
         python,
@@ -75,6 +84,9 @@ def vllm_command(registry: Registry, python: str) -> list[str]:
         "--dtype",
         server.dtype,
     ]
+    if device is Device.CPU:
+        budget = max(CPU_STEP_TOKENS, server.max_model_len)
+        command += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(budget)]
     if registry.adapters:
         paths = {name: registry.adapter_path(name) for name in registry.adapters}
         ranks = [adapter_rank(name, path) for name, path in paths.items()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from service import (
+    demo_command,
     generator_commands,
     judge_commands,
     matrix_commands,
@@ -32,3 +33,4 @@ app.command("translate")(translate_command.translate)
 app.command("matrix")(matrix_commands.matrix)
 app.command("plot")(matrix_commands.plot)
 app.command("compare")(matrix_commands.compare)
+app.command("demo")(demo_command.demo)

@@ -103,9 +103,9 @@ def sweep_series(results: MatrixResults) -> dict[str, list[tuple[float, float]]]
 
 
 def sweep(results: MatrixResults, path: Path) -> Path | None:
-    """Score against P (Figures 3–5); None when no row carries a percent."""
+    """Score against P (Figures 3–5); None unless some line has two points."""
     series = sweep_series(results)
-    if not series:
+    if not any(len(points) > 1 for points in series.values()):
         return None
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)

@@ -60,8 +60,8 @@ def serve(
     with user_errors():
         registry = load_registry(registry_file)
         python = find_vllm_python(vllm_python) if not dry_run else (vllm_python or "python")
-        command = vllm_command(registry, python)
         target = device or detect_device()
+        command = vllm_command(registry, python, target)
         environment = vllm_environment(registry, target)
     typer.echo(shlex.join(command))
     if dry_run:

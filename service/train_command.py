@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +31,7 @@ def train(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Train LoRA adapters (the paper's recipe by default); finished runs are skipped."""
-    from training.finetune import LoraRecipe, train_lora
+    from training.finetune import LoraRecipe, run_is_complete, train_lora
     from training.registry_file import RegistryFileError, add_adapter
 
     try:
@@ -57,7 +56,7 @@ def train(
         runs = [(folder, out / folder.name, folder.name) for folder in folders]
     with user_errors():
         for folder, run, adapter_name in runs:
-            if _complete(run):
+            if run_is_complete(run):
                 typer.echo(f"{adapter_name}: finished before, skipped ({run})")
             else:
                 with progress_bar(f"training {adapter_name}", recipe.steps) as advance:
@@ -74,10 +73,3 @@ def train(
                     raise fail(str(error), EXIT_BAD_INPUT) from None
                 if added:
                     typer.echo(f"{registry}: added adapter {adapter_name}")
-
-
-def _complete(run: Path) -> bool:
-    try:
-        return bool(json.loads((run / "manifest.json").read_text("utf-8")).get("complete"))
-    except (OSError, ValueError):
-        return False

@@ -75,6 +75,14 @@ class TrainResult:
     last_loss: float
 
 
+def run_is_complete(run: Path) -> bool:
+    """Whether `run` holds a finished training run (its manifest says `complete`)."""
+    try:
+        return bool(json.loads((run / "manifest.json").read_text("utf-8")).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
 def read_mixture(folder: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """A mixture folder's manifest and examples."""
     manifest_file, examples_file = folder / "manifest.json", folder / "mixture.jsonl"

