@@ -25,6 +25,7 @@ demo: setup vllm  ## the whole pipeline on the CPU default (see README); everyth
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: setup
 	$(BIN)/mypy
