@@ -18,11 +18,10 @@ import pytest
 import typer
 import yaml
 
-from generators.errors import ServerStartError
 from generators.registry import load_registry
-from generators.server import find_vllm_python
 from service.cli import app
 from service.settings import load_settings
+from tests.vllm_stack import require_vllm
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_ENTRY = ["vllm-python", "-m", "vllm.entrypoints.openai.api_server"]
@@ -106,12 +105,7 @@ def test_the_mounted_configs_are_valid() -> None:
 
 @pytest.mark.vllm
 def test_every_vllm_flag_the_containers_pass_exists(tmp_path: Path) -> None:
-    try:
-        python = find_vllm_python()
-    except ServerStartError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have vLLM: {error}")
-        pytest.skip(str(error))
+    python = require_vllm()
     help_text = subprocess.run(
         [python, "-m", "vllm.entrypoints.openai.api_server", "--help"],
         capture_output=True,

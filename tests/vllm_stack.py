@@ -19,6 +19,21 @@ import httpx
 SXS = Path(sys.executable).parent / "sxs"
 
 
+def require_vllm() -> str:
+    """The Python with vLLM; a test without it is skipped here, and fails in CI."""
+    import pytest
+
+    from generators.errors import ServerStartError
+    from generators.server import find_vllm_python
+
+    try:
+        return find_vllm_python()
+    except ServerStartError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have vLLM: {error}")
+        pytest.skip(str(error))
+
+
 def build_adapter(base: Path, out: Path, seed: int, rank: int = 8) -> Path:
     """A LoRA adapter with random A and B (peft's default B = 0 would change nothing)."""
     import torch

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,15 +18,21 @@ import pytest
 from common.openai_http import RetryPolicy
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
-from generators.errors import GenerationRejectedError, ServerStartError
+from generators.errors import GenerationRejectedError
 from generators.registry import load_registry
-from generators.server import find_vllm_python
 from judges.backends.openai import JudgeMode, OpenAIJudge, OpenAIJudgeConfig
 from judges.pairs import Pair
 from judges.sxs import PairResult, SideBySide
 from judges.verdicts import Verdict
 from tests.loopback import free_port
-from tests.vllm_stack import SXS, build_adapter, build_models, serving, write_registry
+from tests.vllm_stack import (
+    SXS,
+    build_adapter,
+    build_models,
+    require_vllm,
+    serving,
+    write_registry,
+)
 
 pytestmark = pytest.mark.vllm
 
@@ -48,12 +53,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    try:
-        find_vllm_python()
-    except ServerStartError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have vLLM: {error}")
-        pytest.skip(str(error))
+    require_vllm()
     folder = tmp_path_factory.mktemp("vllm")
     models = build_models(folder, adapters=("es",))
     port = free_port()

