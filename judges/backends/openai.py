@@ -26,6 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from common.errors import EndpointRejectedError, EndpointUnavailableError
+from common.logprobs import best_by_label, first_token_top, next_token_request
 from common.openai_http import OpenAIHttp, RetryPolicy, join_url
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
@@ -133,12 +134,7 @@ class OpenAIJudge:
         if config.mode is JudgeMode.GENERATE:
             body["max_tokens"] = 2
         else:
-            body["max_tokens"] = 1
-            if config.api is ApiKind.COMPLETIONS:
-                body["logprobs"] = config.top_logprobs
-            else:
-                body["logprobs"] = True
-                body["top_logprobs"] = config.top_logprobs
+            body |= next_token_request(config.api is ApiKind.CHAT, config.top_logprobs)
         return body
 
     def _reply(self, data: Any) -> JudgeReply:
@@ -149,12 +145,7 @@ class OpenAIJudge:
             raise TypeError("the answer text is not a string")
         if self.config.mode is JudgeMode.GENERATE:
             return JudgeReply(raw=raw, verdict=parse_verdict(raw))
-        if chat:
-            entries = choice["logprobs"]["content"][0]["top_logprobs"]
-            top = [(entry["token"], float(entry["logprob"])) for entry in entries]
-        else:
-            top = [(t, float(lp)) for t, lp in choice["logprobs"]["top_logprobs"][0].items()]
-        verdict, logprob_1, logprob_2 = verdict_from_logprobs(top)
+        verdict, logprob_1, logprob_2 = verdict_from_logprobs(first_token_top(choice, chat))
         return JudgeReply(raw=raw, verdict=verdict, score_1=logprob_1, score_2=logprob_2)
 
     def _unexpected_shape(self, error: Exception) -> str:
@@ -179,11 +170,7 @@ def verdict_from_logprobs(
     Tokens are compared after stripping whitespace (' 1' counts as '1'); the more likely digit
     wins; equal or both absent → no verdict.
     """
-    best: dict[str, float] = {}
-    for token, logprob in top:
-        digit = token.strip()
-        if digit in ("1", "2") and logprob > best.get(digit, float("-inf")):
-            best[digit] = logprob
+    best = best_by_label(top, ("1", "2"))
     logprob_1, logprob_2 = best.get("1"), best.get("2")
     if logprob_1 is None and logprob_2 is None:
         return None, None, None
