@@ -173,12 +173,18 @@ class Generator:
     async def _generate(
         self, model: ServedModel, request: GenerationRequest, seed: int
     ) -> StoredGeneration:
+        data = await self.post(model, self._body(model, request.instruction, seed))
+        return self._parse(model, data)
+
+    async def post(self, model: ServedModel, body: dict[str, Any]) -> Any:
+        """POST `body` to the model's completion endpoint (the replica with the fewest requests
+        in flight first); errors name the model and say what to do."""
         replicas = sorted(model.endpoints, key=lambda url: self._in_flight.get(url, 0))
         primary = replicas[0]
         self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
         urls = [join_url(url, self._path) for url in replicas]
         try:
-            data = await self._http.post(urls, self._body(model, request.instruction, seed))
+            return await self._http.post(urls, body)
         except EndpointUnavailableError as error:
             raise GenerationUnavailableError(
                 f"model {model.name!r} at {error.url} failed after {error.attempts} attempts: "
@@ -194,7 +200,6 @@ class Generator:
             raise GenerationRejectedError(f"model {model.name!r}: {error}.{hint}") from None
         finally:
             self._in_flight[primary] -= 1
-        return self._parse(model, data)
 
     def _parse(self, model: ServedModel, data: Any) -> StoredGeneration:
         try:
