@@ -64,6 +64,7 @@ class McqAnswerer:
         concurrency: int = 32,
         timeout_s: float = 120.0,
         retry: RetryPolicy | None = None,
+        api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.registry = registry
@@ -72,7 +73,7 @@ class McqAnswerer:
         self.cache_hits = 0
         self._generator = Generator(
             registry, concurrency=concurrency, timeout_s=timeout_s, retry=retry,
-            transport=transport,
+            api_key=api_key, transport=transport,
         )  # fmt: skip
         self._chat = registry.prompt_format is PromptFormat.CHAT
         self._store = (

@@ -27,7 +27,9 @@ from judges.errors import JudgeError, MissingReferenceError
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.api_errors import ApiError
 from service.comparisons import Comparisons, EvalSet, load_eval_sets
-from service.jobs import JobManager
+from service.consistency_jobs import KIND as CONSISTENCY
+from service.consistency_jobs import ConsistencyJobs
+from service.jobs import COMPARISON, JobManager
 from service.metrics import Metrics
 from service.settings import ServiceSettings
 from service.store import JobStore
@@ -47,6 +49,7 @@ class Service:
     store: JobStore
     judgment_cache: JudgmentCache
     comparisons: Comparisons
+    consistency: ConsistencyJobs
     jobs: JobManager
     metrics: Metrics
     transport: httpx.AsyncBaseTransport | None
@@ -72,6 +75,8 @@ def build_service(
         else PAPER_TEMPLATE
     )
     store = JobStore(settings.db)
+    key = settings.generator_api_key
+    generator_key = key.get_secret_value() if key else None
     judgment_cache = JudgmentCache(settings.db)
     metrics = Metrics()
     comparisons = Comparisons(
@@ -88,13 +93,23 @@ def build_service(
         max_items=settings.max_items_per_job,
         generation_timeout_s=settings.generation_timeout_s,
         generation_retry=settings.generation_retry,
-        generator_api_key=(
-            settings.generator_api_key.get_secret_value() if settings.generator_api_key else None
-        ),
+        generator_api_key=generator_key,
         on_item=metrics.item_done,
         transport=transport,
     )
-    jobs = JobManager(store, comparisons, metrics, settings.jobs_in_parallel)
+    consistency = ConsistencyJobs(
+        api_key=generator_key,
+        registry=registry,
+        mcq_sets=settings.mcq_sets,
+        store=store,
+        cache_file=settings.db,
+        concurrency=2 * settings.item_concurrency,
+        timeout_s=settings.generation_timeout_s,
+        retry=settings.generation_retry,
+        transport=transport,
+    )
+    runners = {COMPARISON: comparisons.run_job, CONSISTENCY: consistency.run}
+    jobs = JobManager(store, runners, metrics, settings.jobs_in_parallel)
     return Service(
         settings,
         registry,
@@ -104,6 +119,7 @@ def build_service(
         store,
         judgment_cache,
         comparisons,
+        consistency,
         jobs,
         metrics,
         transport,

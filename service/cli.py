@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from service import (
+    consistency_command,
     demo_command,
     generator_commands,
     judge_commands,
@@ -34,3 +35,4 @@ app.command("matrix")(matrix_commands.matrix)
 app.command("plot")(matrix_commands.plot)
 app.command("compare")(matrix_commands.compare)
 app.command("demo")(demo_command.demo)
+app.command("consistency")(consistency_command.consistency)

@@ -223,6 +223,10 @@ class Comparisons:
             await generator.aclose()
         return self.summary(job.id)
 
+    async def run_job(self, job: Job) -> dict[str, Any]:
+        """`run` for the job manager: the summary as a plain dict."""
+        return (await self.run(job)).as_dict()
+
     def summary(self, job_id: str) -> Summary:
         """Statistics over the job's finished items (computed once per number of items)."""
         known = self._summaries.get(job_id)

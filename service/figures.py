@@ -155,9 +155,34 @@ def _percent(row: Any) -> float:
     return float(row.percent)
 
 
-def _save(figure: Any, path: Path) -> Path:
+def _save(figure: Any, path: Path, tight: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    if tight:
+        figure.tight_layout()
     figure.savefig(path)
     _pyplot().close(figure)
     return path
+
+
+def pairwise_heatmap(report: dict[str, dict[str, Any]], languages: list[str], path: Path) -> Path:
+    """One panel per model: the consistency M of every pair of languages (CrossIn Fig. 2)."""
+    plt = _pyplot()
+    models = list(report)
+    size = 0.55 * len(languages) + 1.6
+    figure, axes = plt.subplots(
+        1, len(models), figsize=(size * len(models) + 1, size), dpi=120, squeeze=False,
+        layout="constrained",
+    )  # fmt: skip
+    for panel, model in zip(axes[0], models, strict=True):
+        pairwise = report[model]["pairwise"]
+        values = [[100 * pairwise[a][b] for b in languages] for a in languages]
+        image = panel.imshow(values, cmap="viridis", vmin=0, vmax=100)
+        for y, row in enumerate(values):
+            for x, value in enumerate(row):
+                ink = "black" if value > 60 else "white"
+                panel.text(x, y, f"{value:.0f}", ha="center", va="center", fontsize=7, color=ink)
+        panel.set_xticks(range(len(languages)), languages)
+        panel.set_yticks(range(len(languages)), languages)
+        panel.set_title(model, fontsize=9)
+    figure.colorbar(image, ax=list(axes[0]), shrink=0.8, label="consistency (%)")
+    return _save(figure, path, tight=False)

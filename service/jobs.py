@@ -1,17 +1,31 @@
-"""Comparison jobs as asyncio tasks: at most `parallel` at a time, resumed at start-up."""
+"""Jobs as asyncio tasks: at most `parallel` at a time, resumed at start-up.
+
+A job's kind (its stored request's `kind`; comparisons have none) picks the runner: an async
+function from the job to its summary.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from common.errors import EndpointError
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
-from service.comparisons import Comparisons
 from service.metrics import Metrics
 from service.schemas import JobStatus
-from service.store import JobStore
+from service.store import Job, JobStore
+
+JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
+COMPARISON = "comparison"
+
+
+def job_kind(job: Job) -> str:
+    """`comparison`, or the kind a job's request names."""
+    return str(job.request.get("kind", COMPARISON))
+
 
 log = logging.getLogger("sxs.jobs")
 _BACKEND_ERRORS = (GeneratorError, JudgeError, EndpointError)
@@ -21,10 +35,10 @@ class JobManager:
     """Starts, cancels and resumes jobs; a job's end state is always written to the store."""
 
     def __init__(
-        self, store: JobStore, comparisons: Comparisons, metrics: Metrics, parallel: int
+        self, store: JobStore, runners: Mapping[str, JobRunner], metrics: Metrics, parallel: int
     ) -> None:
         self.store = store
-        self.comparisons = comparisons
+        self.runners = dict(runners)
         self.metrics = metrics
         self._slots = asyncio.Semaphore(parallel)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -69,7 +83,7 @@ class JobManager:
             self.store.set_status(job_id, JobStatus.RUNNING)
             self.metrics.jobs_running.inc()
             try:
-                summary = await self.comparisons.run(job)
+                summary = await self.runners[job_kind(job)](job)
             except asyncio.CancelledError:
                 if job_id in self._cancelled:
                     self._finish(job_id, JobStatus.CANCELLED)
@@ -81,7 +95,7 @@ class JobManager:
                 log.exception("job %s failed", job_id)
                 self._finish(job_id, JobStatus.FAILED, f"internal error: {error!r}")
             else:
-                self._finish(job_id, JobStatus.DONE, summary=summary.as_dict())
+                self._finish(job_id, JobStatus.DONE, summary=summary)
             finally:
                 self.metrics.jobs_running.dec()
 

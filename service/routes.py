@@ -15,10 +15,14 @@ from judges.statistics import Summary
 from judges.sxs import SideBySide
 from service.api_errors import ApiError, not_found
 from service.app import Service
+from service.consistency_jobs import KIND as CONSISTENCY
+from service.jobs import COMPARISON, job_kind
 from service.schemas import (
     CallView,
     ComparisonRequest,
     ComparisonView,
+    ConsistencyRequest,
+    ConsistencyView,
     ErrorBody,
     EvalSetView,
     Health,
@@ -26,6 +30,7 @@ from service.schemas import (
     ItemView,
     JudgmentRequest,
     JudgmentResponse,
+    McqSetView,
     ModelView,
     Progress,
 )
@@ -173,6 +178,48 @@ async def eval_sets(service: ServiceDep) -> list[EvalSetView]:
     ]
 
 
+@v1.get("/mcq-sets", response_model=list[McqSetView], tags=["registry"])
+async def mcq_sets(service: ServiceDep) -> list[McqSetView]:
+    """The registered multiple-choice sets and their languages."""
+    return [
+        McqSetView(id=name, items=len(s.items), languages=list(s.languages))
+        for name, s in service.consistency.sets.items()
+    ]
+
+
+@v1.post(
+    "/consistency",
+    response_model=ConsistencyView,
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["consistency"],
+    responses={200: {"model": ConsistencyView, "description": "the same request already exists"}},
+)
+async def submit_consistency(
+    body: ConsistencyRequest, service: ServiceDep, response: Response
+) -> ConsistencyView:
+    """Cross-lingual consistency of models on a multiple-choice set; returns the job at once.
+
+    Every model answers every item in every language by option-letter log-probabilities; the
+    report holds accuracy, Consistency_s, AC3, pairwise consistency, RA, en-CO and XRR. The
+    same request again returns the same job (200); a failed one is resumed.
+    """
+    _, _, units = service.consistency.check(body)
+    request = {"kind": CONSISTENCY, "request": body.model_dump(mode="json")}
+    job_id = service.store.job_id(request, "", "")
+    if service.store.submit(job_id, request, "", units):
+        service.metrics.jobs_submitted.inc()
+    else:
+        response.status_code = status.HTTP_200_OK
+    service.jobs.launch(job_id)
+    return _consistency_view(service, _job(service, job_id, CONSISTENCY))
+
+
+@v1.get("/consistency/{job_id}", response_model=ConsistencyView, tags=["consistency"])
+async def consistency_job(job_id: str, service: ServiceDep) -> ConsistencyView:
+    """Status, progress and (when done) the report of a consistency job."""
+    return _consistency_view(service, _job(service, job_id, CONSISTENCY))
+
+
 @router.get("/healthz", response_model=Health, tags=["operations"])
 async def healthz(service: ServiceDep) -> Health:
     """Whether the store, the generator endpoints and the judges answer."""
@@ -217,15 +264,31 @@ async def _probe(base_url: str, service: Service) -> str:
         return f"unreachable: {type(error).__name__}"
 
 
-def _job(service: Service, job_id: str) -> Job:
+def _job(service: Service, job_id: str, kind: str = COMPARISON) -> Job:
     job = service.store.get(job_id)
-    if job is None:
-        raise not_found("unknown_comparison", f"no comparison {job_id!r}", "id")
+    if job is None or job_kind(job) != kind:
+        raise not_found(f"unknown_{kind}", f"no {kind} job {job_id!r}", "id")
     return job
 
 
 def _call(call: dict[str, object] | None) -> CallView | None:
     return None if call is None else CallView.model_validate(call)
+
+
+def _consistency_view(service: Service, job: Job) -> ConsistencyView:
+    report = job.summary
+    if report is None and job.done == job.total and job.total:
+        report = service.consistency.report(job)
+    return ConsistencyView(
+        id=job.id,
+        status=job.status,
+        request=ConsistencyRequest.model_validate(job.request["request"]),
+        progress=Progress(done=job.done, total=job.total),
+        report=report,
+        error=job.error,
+        created_at=datetime.fromtimestamp(job.created_at, UTC),
+        updated_at=datetime.fromtimestamp(job.updated_at, UTC),
+    )
 
 
 def _view(service: Service, job: Job) -> ComparisonView:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -104,6 +104,28 @@ class ComparisonRequest(Strict):
         return self
 
 
+class ConsistencyRequest(Strict):
+    """Cross-lingual consistency of models on a parallel multiple-choice set."""
+
+    models: list[str] = Field(min_length=1, max_length=64, examples=[["mono-es", "uniform-p10"]])
+    languages: list[Annotated[str, Field(pattern=LANGUAGE)]] | None = Field(
+        default=None, min_length=1, description="default: every language of the set"
+    )
+    mcq_set: str = Field(default="sample", description="a registered multiple-choice set")
+    s: int = Field(default=3, ge=1, le=32, description="subset size of Consistency_s")
+    reference_accuracy: float | None = Field(
+        default=None, gt=0, le=1, description="A_g of CLiKA's re-scaled accuracy"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ConsistencyRequest:
+        for field in ("models", "languages"):
+            values = getattr(self, field) or []
+            if len(set(values)) != len(values):
+                raise ValueError(f"{field} repeat an entry")
+        return self
+
+
 class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -127,6 +149,25 @@ class ComparisonView(BaseModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class ConsistencyView(BaseModel):
+    id: str
+    status: JobStatus
+    request: ConsistencyRequest
+    progress: Progress = Field(description="(model, item) units answered in every language")
+    report: dict[str, dict[str, Any]] | None = Field(
+        description="per model: accuracy, consistency, ac3, pairwise, …; fractions in [0, 1]"
+    )
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class McqSetView(BaseModel):
+    id: str
+    items: int
+    languages: list[str]
 
 
 class ItemView(BaseModel):

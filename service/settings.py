@@ -22,6 +22,7 @@ from judges.backends.reference import ReferenceJudgeConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EVAL_SET = PROJECT_ROOT / "examples" / "sample_eval.jsonl"
+SAMPLE_MCQ_SET = PROJECT_ROOT / "examples" / "sample_mcq.jsonl"
 
 
 REFERENCE_ONLY: dict[str, JudgeConfig] = {"reference": ReferenceJudgeConfig()}
@@ -43,6 +44,7 @@ class ServiceSettings(BaseSettings):
     db: Path = Path(".sxs/sxs.db")
     registry: Path = Path("models.toml")
     eval_sets: dict[str, Path] = Field(default_factory=lambda: {"sample": SAMPLE_EVAL_SET})
+    mcq_sets: dict[str, Path] = Field(default_factory=lambda: {"sample": SAMPLE_MCQ_SET})
     judges: dict[str, JudgeConfig] = Field(default_factory=lambda: dict(REFERENCE_ONLY))
     default_judge: str = "reference"
     judge_template: Path | None = Field(default=None, description="default: the paper's")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections import Counter
@@ -13,7 +14,7 @@ import httpx
 
 from common.openai_http import RetryPolicy
 from judges.backends.openai import OpenAIJudgeConfig
-from service.settings import SAMPLE_EVAL_SET, ServiceSettings
+from service.settings import SAMPLE_EVAL_SET, SAMPLE_MCQ_SET, ServiceSettings
 from tests.openai_stub import openai_response, prefer_longer
 
 GENERATOR = "http://gen.test/v1"
@@ -36,12 +37,36 @@ def expected_outcome(instruction: str, a: str = "good", b: str = "bad") -> str:
     return "win" if first > second else "loss" if first < second else "tie"
 
 
+def _sample_questions() -> dict[str, tuple[int, str]]:
+    """question text → (right option, language), over the project's sample MCQ set."""
+    found: dict[str, tuple[int, str]] = {}
+    for line in SAMPLE_MCQ_SET.read_text("utf-8").splitlines():
+        item = json.loads(line)
+        for language, question in item["question"].items():
+            found[question] = (item["answer"][language], language)
+    return found
+
+
+SAMPLE_QUESTIONS = _sample_questions()
+
+
+def mcq_letter(model: str, prompt: str) -> str:
+    """What each fake model picks: 'good' is right in en and es and off by one elsewhere;
+    any other model picks by a hash of the question."""
+    question = prompt.split("\n", 1)[0]
+    right, language = SAMPLE_QUESTIONS[question]
+    if model == "good":
+        return "ABCD"[right if language in ("en", "es") else (right + 1) % 4]
+    return "ABCD"[hashlib.sha256(question.encode()).digest()[0] % 4]
+
+
 class Backends:
     """One transport serving both fakes; counts calls, can fail, pause, or be down."""
 
     def __init__(self) -> None:
         self.generations: Counter[tuple[str, str]] = Counter()
         self.judgments: Counter[str] = Counter()
+        self.mcq: Counter[tuple[str, str]] = Counter()
         self.down: set[str] = set()
         self.fail_every = 0
         self.delay_s = 0.0
@@ -76,6 +101,11 @@ class Backends:
         if request.method == "GET":
             return httpx.Response(200, json={"object": "list", "data": []})
         body = json.loads(request.content)
+        if host == "gen.test" and body.get("logprobs"):
+            prompt = body["messages"][0]["content"]
+            self.mcq[(body["model"], prompt)] += 1
+            letter = mcq_letter(body["model"], prompt)
+            return httpx.Response(200, json=openai_response(body, lambda _: letter))
         if host == "gen.test":
             instruction = body["messages"][0]["content"]
             self.generations[(body["model"], instruction)] += 1

@@ -270,7 +270,7 @@ def test_oversized_and_malformed_bodies(tmp_path: Path, backends: Backends) -> N
         assert missing.status_code == 404
         assert missing.json()["error"] == {
             "type": "unknown_comparison",
-            "message": "no comparison 'nope'",
+            "message": "no comparison job 'nope'",
             "field": "id",
         }
 

@@ -1,0 +1,108 @@
+"""`sxs consistency`: cross-lingual consistency of registered models on a parallel MCQ set."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from generators.mcq_client import McqAnswerer
+from generators.mcq_sets import read_mcq_set
+from generators.registry import load_registry
+from service.consistency_runs import (
+    ConsistencyRequestError,
+    ItemAnswers,
+    answer_items,
+    check_run,
+    reports,
+)
+from service.progress import progress_bar
+from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
+
+
+def consistency(
+    models: Annotated[str, typer.Option(help="registered models, comma-separated")],
+    mcq_set_file: Annotated[Path, typer.Option("--set", help="parallel multiple-choice JSONL")],
+    languages: Annotated[
+        str | None, typer.Option(help="comma-separated [default: every language of the set]")
+    ] = None,
+    registry_file: Annotated[
+        Path, typer.Option("--registry", "-r", envvar="SXS_REGISTRY", help="models.toml")
+    ] = Path("models.toml"),
+    db: Annotated[Path, typer.Option(envvar="SXS_DB", help="SQLite store")] = Path(".sxs/sxs.db"),
+    s: Annotated[int, typer.Option("--s", min=1, help="subset size of Consistency_s")] = 3,
+    reference_accuracy: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="A_g for CLiKA's RA (a fraction)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="folder for consistency.json and the heatmap")] = Path(
+        "consistency"
+    ),
+    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight")] = 32,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Each model answers each item in each language (option-letter log-probabilities);
+    accuracy, Consistency_s, AC3, pairwise consistency, RA, en-CO and XRR per model."""
+    names = [name.strip() for name in models.split(",") if name.strip()]
+    with user_errors():
+        registry = load_registry(registry_file)
+        for name in names:
+            registry.served(name)
+        mcq_set = read_mcq_set(mcq_set_file)
+        codes = [c.strip() for c in (languages or "").split(",") if c.strip()] or list(
+            mcq_set.languages
+        )
+        try:
+            check_run(mcq_set, codes, s, reference_accuracy)
+        except ConsistencyRequestError as error:
+            raise fail(f"{mcq_set_file}: {error}", EXIT_BAD_INPUT) from None
+        answerer = McqAnswerer(registry, db, concurrency=concurrency)
+        records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))
+    report = reports(records, mcq_set, codes, s, reference_accuracy)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "consistency.json").write_text(json.dumps(report, indent=2), "utf-8")
+    from service.figures import pairwise_heatmap
+
+    figure = pairwise_heatmap(report, codes, out / "pairwise_consistency.png")
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        Console().print(_table(report, codes, s))
+        typer.echo(
+            f"{answerer.calls} answers asked, {answerer.cache_hits} from the store; "
+            f"files: {out / 'consistency.json'}, {figure}"
+        )
+
+
+async def _answer(
+    answerer: McqAnswerer, models: list[str], items: list[Any], languages: list[str]
+) -> list[ItemAnswers]:
+    records: list[ItemAnswers] = []
+    try:
+        with progress_bar("answering", len(models) * len(items) * len(languages)) as advance:
+            for model in models:
+                records += await answer_items(
+                    answerer, model, items, languages, on_answer=lambda _: advance()
+                )
+    finally:
+        await answerer.aclose()
+    return records
+
+
+def _table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> Table:
+    table = Table(title="accuracy per language, consistency and AC3 (percent)")
+    for column in ("model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for model, metrics in report.items():
+        table.add_row(
+            model,
+            *(f"{100 * metrics['accuracy'][language]:.1f}" for language in languages),
+            f"{100 * metrics['mean_accuracy']:.1f}",
+            f"{100 * metrics['consistency']:.1f}",
+            f"{100 * metrics['ac3']:.1f}",
+        )
+    return table

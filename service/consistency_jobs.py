@@ -1,0 +1,118 @@
+"""Consistency jobs of the service: the same durable job model as comparisons.
+
+A job's units are (model, item) pairs; each is stored as soon as the item is answered in every
+language, answers go through the multiple-choice cache, and the report is computed from the
+stored units. A killed or failed job resumes with the units it lacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from common.openai_http import RetryPolicy
+from generators.errors import UnknownModelError
+from generators.mcq_client import McqAnswerer
+from generators.mcq_sets import McqSet, read_mcq_set
+from generators.registry import Registry
+from service.api_errors import not_found, unprocessable
+from service.consistency_runs import (
+    ConsistencyRequestError,
+    ItemAnswers,
+    answer_items,
+    check_run,
+    reports,
+)
+from service.schemas import ConsistencyRequest
+from service.store import Job, JobStore
+
+KIND = "consistency"
+
+
+class ConsistencyJobs:
+    """Checks consistency requests and runs them."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        mcq_sets: dict[str, Path],
+        store: JobStore,
+        cache_file: Path,
+        concurrency: int,
+        timeout_s: float,
+        retry: RetryPolicy,
+        api_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.registry = registry
+        self.sets: dict[str, McqSet] = {name: read_mcq_set(path) for name, path in mcq_sets.items()}
+        self.store = store
+        self.cache_file = cache_file
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.retry = retry
+        self.api_key = api_key
+        self.transport = transport
+
+    def check(self, request: ConsistencyRequest) -> tuple[McqSet, list[str], int]:
+        """The set, the languages and the number of units; 404 / 422 naming the problem."""
+        mcq_set = self.sets.get(request.mcq_set)
+        if mcq_set is None:
+            known = ", ".join(self.sets) or "none"
+            raise not_found(
+                "unknown_mcq_set", f"set {request.mcq_set!r} is not registered ({known})", "mcq_set"
+            )
+        for model in request.models:
+            try:
+                self.registry.served(model)
+            except UnknownModelError as error:
+                raise unprocessable("unknown_model", str(error), "models") from None
+        languages = request.languages or list(mcq_set.languages)
+        try:
+            check_run(mcq_set, languages, request.s, request.reference_accuracy)
+        except ConsistencyRequestError as error:
+            raise unprocessable("bad_request", str(error), "languages") from None
+        return mcq_set, languages, len(request.models) * len(mcq_set.items)
+
+    async def run(self, job: Job) -> dict[str, Any]:
+        """Answer the units the job lacks; the report over all of them."""
+        request = ConsistencyRequest.model_validate(job.request["request"])
+        mcq_set, languages, _ = self.check(request)
+        done = self.store.done_ids(job.id)
+        answerer = McqAnswerer(
+            self.registry,
+            self.cache_file,
+            concurrency=self.concurrency,
+            timeout_s=self.timeout_s,
+            retry=self.retry,
+            api_key=self.api_key,
+            transport=self.transport,
+        )
+        position = {item.id: index for index, item in enumerate(mcq_set.items)}
+
+        def keep(unit: ItemAnswers) -> None:
+            index = request.models.index(unit.model) * len(mcq_set.items) + position[unit.item_id]
+            record = {"model": unit.model, "item_id": unit.item_id, "answers": unit.answers}
+            self.store.add_item(job.id, index, unit.key, record)
+
+        try:
+            for model in request.models:
+                todo = [i for i in mcq_set.items if ItemAnswers(model, i.id, {}).key not in done]
+                await answer_items(answerer, model, todo, languages, on_item=keep)
+        finally:
+            await answerer.aclose()
+        return self.report(job)
+
+    def report(self, job: Job) -> dict[str, Any]:
+        """The report over the job's stored units."""
+        request = ConsistencyRequest.model_validate(job.request["request"])
+        mcq_set = self.sets[request.mcq_set]
+        languages = request.languages or list(mcq_set.languages)
+        units = [
+            ItemAnswers(record["model"], record["item_id"], record["answers"])
+            for record in self.store.items(job.id)
+        ]
+        return reports(units, mcq_set, languages, request.s, request.reference_accuracy)
