@@ -245,3 +245,42 @@ def test_an_adapter_added_later_is_loaded_at_run_time(stack: Stack) -> None:
 def test_generations_survive_in_the_store(stack: Stack) -> None:
     cache = GenerationCache(stack.folder / "sxs.db")
     assert cache.count() >= 4
+
+
+def test_the_tiny_model_answers_the_mcq_sample_in_every_language(stack: Stack) -> None:
+    from generators.mcq_client import McqAnswerer, McqRequest
+    from generators.mcq_sets import LETTERS, read_mcq_set
+    from service.settings import SAMPLE_MCQ_SET
+
+    sample = read_mcq_set(SAMPLE_MCQ_SET)
+    registry = load_registry(stack.registry)
+    requests = [
+        McqRequest(model, language, item)
+        for model in ("base", "fi")
+        for item in sample.items
+        for language in sample.languages
+    ]
+
+    async def run() -> tuple[list[int | None], list[dict[str, float]], int, int]:
+        answerer = McqAnswerer(registry, stack.folder / "sxs.db", concurrency=16)
+        try:
+            answers = await answerer.answer(requests)
+        finally:
+            await answerer.aclose()
+        return (
+            [a.choice for a in answers],
+            [a.logprobs for a in answers],
+            answerer.calls,
+            answerer.cache_hits,
+        )
+
+    choices, logprobs, calls, hits = asyncio.run(run())
+    assert (calls, hits) == (len(requests), 0) == (2 * 31 * 4, 0)
+    for choice, letters in zip(choices, logprobs, strict=True):
+        assert set(letters) <= set(LETTERS[:4])
+        if letters:  # the answer is the most likely letter among the top tokens
+            assert choice == LETTERS.index(max(letters, key=lambda k: letters[k]))
+        else:
+            assert choice is None
+    again, _, calls, hits = asyncio.run(run())
+    assert again == choices and (calls, hits) == (0, len(requests))
