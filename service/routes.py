@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
@@ -105,13 +105,7 @@ async def submit(
     judge = service.comparisons.judge_name(body.judge)
     items = service.comparisons.items(body)
     request = body.model_dump(mode="json")
-    job_id = service.store.job_id(request, judge, service.template.hash)
-    created = service.store.submit(job_id, request, judge, len(items))
-    if created:
-        service.metrics.jobs_submitted.inc()
-    else:
-        response.status_code = status.HTTP_200_OK
-    service.jobs.launch(job_id)
+    job_id = _submit(service, response, request, judge, service.template.hash, len(items))
     return _view(service, _job(service, job_id))
 
 
@@ -205,12 +199,7 @@ async def submit_consistency(
     """
     _, _, units = service.consistency.check(body)
     request = {"kind": CONSISTENCY, "request": body.model_dump(mode="json")}
-    job_id = service.store.job_id(request, "", "")
-    if service.store.submit(job_id, request, "", units):
-        service.metrics.jobs_submitted.inc()
-    else:
-        response.status_code = status.HTTP_200_OK
-    service.jobs.launch(job_id)
+    job_id = _submit(service, response, request, "", "", units)
     return _consistency_view(service, _job(service, job_id, CONSISTENCY))
 
 
@@ -262,6 +251,25 @@ async def _probe(base_url: str, service: Service) -> str:
         return "ok" if response.status_code == 200 else f"HTTP {response.status_code}"
     except httpx.HTTPError as error:
         return f"unreachable: {type(error).__name__}"
+
+
+def _submit(
+    service: Service,
+    response: Response,
+    request: dict[str, Any],
+    judge: str,
+    template_hash: str,
+    total: int,
+) -> str:
+    """Create the job (202) or find it again (200; a failed or cancelled one is requeued),
+    and start it; its id."""
+    job_id = service.store.job_id(request, judge, template_hash)
+    if service.store.submit(job_id, request, judge, total):
+        service.metrics.jobs_submitted.inc()
+    else:
+        response.status_code = status.HTTP_200_OK
+    service.jobs.launch(job_id)
+    return job_id
 
 
 def _job(service: Service, job_id: str, kind: str = COMPARISON) -> Job:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from service.cli import app
-from tests.training.test_mixtures import synthetic
+from tests.training.test_mixtures import oasst_parallel, synthetic
 from training.crosslingual import CrossVariant, cross_pairs, crossin
 from training.languages import MAIN
 from training.mixtures import MixtureError, assign, monolingual, with_translations, write_mixture
@@ -131,23 +131,7 @@ def test_on_the_projects_sample(tmp_path: Path) -> None:
 
 
 def test_on_real_parallel_data(tmp_path: Path, shared_data: Path) -> None:
-    source = shared_data / "oasst" / "oasst1_val_first_turn_188_en_fi.jsonl"
-    rows = [json.loads(line) for line in source.read_text("utf-8").splitlines()]
-    path = tmp_path / "oasst.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": r["prompt_message_id"],
-                    "instruction": r["prompt"],
-                    "response": r["response"],
-                }
-            )
-            + "\n"
-            for r in rows
-        ),
-        "utf-8",
-    )
+    path, rows = oasst_parallel(shared_data, tmp_path)
     data = load_parallel(path)
     x2en = assign(data, crossin(data, CrossVariant.X2EN, ["en", "fi"], 10), seed=0)
     crossed = [row for row in x2en if "response_language" in row]

@@ -162,28 +162,21 @@ def test_writing_is_whole_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # nothing half-written
 
 
-def test_on_real_parallel_data(tmp_path: Path, shared_data: Path) -> None:
-    rows = [
-        json.loads(line)
-        for line in (shared_data / "oasst" / "oasst1_val_first_turn_188_en_fi.jsonl")
-        .read_text()
-        .splitlines()
-    ]
-    path = tmp_path / "oasst.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": r["prompt_message_id"],
-                    "instruction": r["prompt"],
-                    "response": r["response"],
-                }
-            )
-            + "\n"
-            for r in rows
-        ),
-        "utf-8",
+def oasst_parallel(shared_data: Path, folder: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """The 188 OpenAssistant en/fi items of ../shared/data as a parallel JSONL file."""
+    source = shared_data / "oasst" / "oasst1_val_first_turn_188_en_fi.jsonl"
+    rows = [json.loads(line) for line in source.read_text("utf-8").splitlines()]
+    path = folder / "oasst.jsonl"
+    records = (
+        {"id": r["prompt_message_id"], "instruction": r["prompt"], "response": r["response"]}
+        for r in rows
     )
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), "utf-8")
+    return path, rows
+
+
+def test_on_real_parallel_data(tmp_path: Path, shared_data: Path) -> None:
+    path, rows = oasst_parallel(shared_data, tmp_path)
     data = read_parallel(path)
     assert (len(data), data.languages) == (188, ("en", "fi"))
     assert uniform(data, 10, ["fi"], seed=0).counts == {"fi": 19, "en": 169}  # 18.8 → 19
