@@ -17,6 +17,7 @@ import httpx
 
 from common.concurrency import bounded_map
 from common.openai_http import RetryPolicy
+from common.store import content_key
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
 from generators.errors import UnknownModelError
@@ -50,6 +51,7 @@ class EvalSet:
     id: str
     path: Path
     items: list[EvalItem]
+    digest: str  # of the items' content: part of a job's id, so an edited set is a new job
 
     @property
     def languages(self) -> list[str]:
@@ -58,7 +60,12 @@ class EvalSet:
 
 def load_eval_sets(paths: dict[str, Path]) -> dict[str, EvalSet]:
     """Every configured eval set, read and validated once at start-up."""
-    return {name: EvalSet(name, path, read_eval_set(path)) for name, path in paths.items()}
+    sets = {}
+    for name, path in paths.items():
+        items = read_eval_set(path)
+        digest = content_key([item.model_dump(mode="json") for item in items])[:16]
+        sets[name] = EvalSet(name, path, items, digest)
+    return sets
 
 
 class Comparisons:
@@ -111,6 +118,11 @@ class Comparisons:
                 "unknown_judge", f"judge {name!r} is not configured ({known})", "judge"
             )
         return name
+
+    def content_digest(self, request: ComparisonRequest) -> str:
+        """What the request's instructions are, beyond its fields: the eval set's digest."""
+        eval_set = self.eval_sets.get(request.eval_set)
+        return "" if request.instructions is not None or eval_set is None else eval_set.digest
 
     def items(self, request: ComparisonRequest) -> list[Item]:
         """The request's items, checked against the registry and the eval set."""

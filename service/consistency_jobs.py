@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from common.openai_http import RetryPolicy
+from common.store import content_key
 from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
@@ -49,6 +50,10 @@ class ConsistencyJobs:
     ) -> None:
         self.registry = registry
         self.sets: dict[str, McqSet] = {name: read_mcq_set(path) for name, path in mcq_sets.items()}
+        self.digests = {
+            name: content_key([item.model_dump(mode="json") for item in mcq_set.items])[:16]
+            for name, mcq_set in self.sets.items()
+        }  # part of a job's id: an edited set is a new job
         self.store = store
         self.cache_file = cache_file
         self.concurrency = concurrency

@@ -105,7 +105,8 @@ async def submit(
     judge = service.comparisons.judge_name(body.judge)
     items = service.comparisons.items(body)
     request = body.model_dump(mode="json")
-    job_id = _submit(service, response, request, judge, service.template.hash, len(items))
+    version = service.template.hash + service.comparisons.content_digest(body)
+    job_id = _submit(service, response, request, judge, version, len(items))
     return _view(service, _job(service, job_id))
 
 
@@ -199,7 +200,8 @@ async def submit_consistency(
     """
     _, _, units = service.consistency.check(body)
     request = {"kind": CONSISTENCY, "request": body.model_dump(mode="json")}
-    job_id = _submit(service, response, request, "", "", units)
+    digest = service.consistency.digests[body.mcq_set]
+    job_id = _submit(service, response, request, "", digest, units)
     return _consistency_view(service, _job(service, job_id, CONSISTENCY))
 
 

@@ -98,6 +98,21 @@ def test_the_same_request_is_the_same_job(client: TestClient, backends: Backends
     assert (sum(backends.generations.values()), sum(backends.judgments.values())) == calls
 
 
+def test_an_edited_eval_set_is_a_new_job(tmp_path: Path, backends: Backends) -> None:
+    eval_file = tmp_path / "mine.jsonl"
+    lines = SAMPLE_EVAL_SET.read_text("utf-8").splitlines()
+    eval_file.write_text("\n".join(lines[:4]) + "\n", "utf-8")
+    config = settings(tmp_path, eval_sets={"sample": eval_file})
+    with TestClient(create_app(config, transport=backends.transport())) as client:
+        first = client.post("/v1/comparisons", json=REQUEST).json()
+        assert wait(client, first["id"], {"done"})["progress"]["total"] == 4
+    eval_file.write_text("\n".join(lines[:6]) + "\n", "utf-8")  # same name, more items
+    with TestClient(create_app(config, transport=backends.transport())) as client:
+        second = client.post("/v1/comparisons", json=REQUEST)
+        assert second.status_code == 202 and second.json()["id"] != first["id"]
+        assert wait(client, second.json()["id"], {"done"})["progress"]["total"] == 6
+
+
 def test_cancel_then_resubmit_resumes(tmp_path: Path, backends: Backends) -> None:
     app = create_app(settings(tmp_path, item_concurrency=1), transport=backends.transport())
     with TestClient(app) as client:
