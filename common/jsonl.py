@@ -7,13 +7,22 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from common.errors import InputFileError, first_problem
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def number_as_text(value: object) -> object:
+    """An integer read from JSON as its text (7 → "7"); booleans and the rest unchanged."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# an item id in a JSONL record: text, or an integer taken as its text
+TextId = Annotated[str, BeforeValidator(number_as_text)]
 
 
 def read_models(path: Path, model: type[M]) -> list[tuple[int, M]]:

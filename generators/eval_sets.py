@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import InputFileError
-from common.jsonl import read_models
+from common.jsonl import TextId, read_models
 
 
 class EvalItem(BaseModel):
@@ -24,14 +24,9 @@ class EvalItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    id: str = Field(validation_alias=AliasChoices("id", "question_id", "pos"))
+    id: TextId = Field(validation_alias=AliasChoices("id", "question_id", "pos"))
     text: dict[str, str] = Field(min_length=1)
     reference: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("text")
     @classmethod

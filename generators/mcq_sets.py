@@ -14,10 +14,10 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.errors import InputFileError
-from common.jsonl import read_models
+from common.jsonl import TextId, read_models
 
 LETTERS = string.ascii_uppercase
 
@@ -27,15 +27,10 @@ class McqItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1)
+    id: TextId = Field(min_length=1)
     question: dict[str, str] = Field(min_length=1)
     options: dict[str, list[str]]
     answer: dict[str, int]
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _aligned(self) -> McqItem:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from common.errors import InputFileError
-from common.jsonl import read_models
+from common.jsonl import number_as_text, read_models
 from judges.errors import NothingToCompareError
 from judges.results import Label
 
@@ -30,7 +30,7 @@ class LabelRecord(BaseModel):
     @field_validator("id", "label", mode="before")
     @classmethod
     def _as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return number_as_text(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.errors import InputFileError
-from common.jsonl import read_models, validate_rows
+from common.jsonl import TextId, read_models, validate_rows
 
 
 class ParallelRecord(BaseModel):
@@ -26,14 +26,9 @@ class ParallelRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    id: str
+    id: TextId
     instruction: dict[str, str] = Field(min_length=1)
     response: dict[str, str] = Field(min_length=1)
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _aligned(self) -> ParallelRecord:

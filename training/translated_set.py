@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from common.errors import InputFileError
-from common.jsonl import read_models
+from common.jsonl import TextId, read_models
 from training.translate import TextToTranslate, Translated
 
 PARTS = ("instruction", "response")
@@ -24,14 +24,9 @@ class SourceRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    id: str
+    id: TextId
     instruction: str | dict[str, str]
     response: str | dict[str, str]
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 @dataclass(frozen=True)
