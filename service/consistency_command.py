@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from common.files import write_text_atomically
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import read_mcq_set
 from generators.registry import load_registry
@@ -63,8 +64,7 @@ def consistency(
         answerer = McqAnswerer(registry, db, concurrency=concurrency)
         records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))
     report = reports(records, mcq_set, codes, s, reference_accuracy)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "consistency.json").write_text(json.dumps(report, indent=2), "utf-8")
+    write_text_atomically(out / "consistency.json", json.dumps(report, indent=2))
     from service.figures import pairwise_heatmap
 
     figure = pairwise_heatmap(report, codes, out / "pairwise_consistency.png")

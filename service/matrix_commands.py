@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from common.errors import InputFileError
+from common.files import write_text_atomically
 from service.figures import bilingual, heatmap, sweep
 from service.matrix_client import CellProgress, MatrixClient, MatrixError
 from service.matrix_recipe import (
@@ -160,8 +161,8 @@ async def _run_with_progress(
 def render(results: MatrixResults, out: Path) -> list[Path]:
     """Every table and figure of `results` into `out`."""
     paths = list(save_results(results, out).values())
-    (out / "matrix.md").write_text(
-        f"# {results.recipe.title}\n\n" + markdown_table(results), "utf-8"
+    write_text_atomically(
+        out / "matrix.md", f"# {results.recipe.title}\n\n" + markdown_table(results)
     )
     paths.append(out / "matrix.md")
     ratings = (
@@ -169,7 +170,7 @@ def render(results: MatrixResults, out: Path) -> list[Path]:
     )
     if ratings:
         text = "# Bradley–Terry ratings (Elo points, each language's baseline at 0)\n\n"
-        (out / "ratings.md").write_text(text + ratings_markdown(ratings), "utf-8")
+        write_text_atomically(out / "ratings.md", text + ratings_markdown(ratings))
         paths.append(out / "ratings.md")
     paths.append(heatmap(results, out / "heatmap.png"))
     for figure, name in ((sweep, "sweep.png"), (bilingual, "bilingual.png")):

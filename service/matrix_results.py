@@ -15,6 +15,7 @@ from statistics import fmean
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import InputFileError
+from common.files import write_text_atomically
 from service.matrix_recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
@@ -78,15 +79,14 @@ class MatrixResults(BaseModel):
 
 def save_results(results: MatrixResults, folder: Path) -> dict[str, Path]:
     """matrix.json, matrix.csv (one line per cell) and scores.csv (rows × languages + avg)."""
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": folder / "matrix.json",
         "cells": folder / "matrix.csv",
         "scores": folder / "scores.csv",
     }
-    _write_text(paths["json"], results.model_dump_json(indent=2))
-    _write_text(paths["cells"], _cells_csv(results))
-    _write_text(paths["scores"], scores_csv(results))
+    write_text_atomically(paths["json"], results.model_dump_json(indent=2))
+    write_text_atomically(paths["cells"], _cells_csv(results))
+    write_text_atomically(paths["scores"], scores_csv(results))
     return paths
 
 
@@ -188,10 +188,3 @@ def _cells_csv(results: MatrixResults) -> str:
     for cell in results.cells:
         writer.writerow({k: "" if v is None else v for k, v in cell.model_dump().items()})
     return buffer.getvalue()
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Atomically, like every other output."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, "utf-8")
-    temporary.replace(path)

@@ -9,12 +9,12 @@ the previous one's stored generations.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
+
+from common.files import write_text_atomically
 
 
 class RegistryFileError(Exception):
@@ -63,8 +63,5 @@ def add_adapter(registry: Path, name: str, adapter: Path) -> bool:
     entry = tomlkit.inline_table()
     entry.update({"path": path, "revision": revision})
     adapters[name] = entry
-    handle, temporary = tempfile.mkstemp(dir=registry.parent, prefix=f".{registry.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(tomlkit.dumps(document))
-    os.replace(temporary, registry)
+    write_text_atomically(registry, tomlkit.dumps(document))
     return True
