@@ -12,7 +12,7 @@ reported and left out of the parallel set, never silently dropped or kept half-t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -82,9 +82,6 @@ class TranslationCounts:
 
     translated: int = 0
     cache_hits: int = 0
-    failed: int = 0
-    calls: int = 0
-    failures: list[Translated] = field(default_factory=list)
 
 
 class Translator:
@@ -162,8 +159,6 @@ class Translator:
                 return Translated(task, known[key]["translation"], cached=True)
             result = await self._translate(task)
             if result.error is not None:
-                self.counts.failed += 1
-                self.counts.failures.append(result)
                 return result
             self.counts.translated += 1
             known[key] = {"translation": result.text}
@@ -195,7 +190,6 @@ class Translator:
             body["messages"] = [{"role": "user", "content": prompt}]
         else:
             body["prompt"] = prompt
-        self.counts.calls += 1
         try:
             data = await self._http.post([self._url], body)
         except (EndpointUnavailableError, EndpointRejectedError) as error:
