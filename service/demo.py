@@ -26,7 +26,7 @@ from service.matrix_recipe import MatrixRecipe, RowSpec
 from service.matrix_results import MatrixResults
 from service.settings import PROJECT_ROOT, ServiceSettings
 from training.mixtures import Mixture, monolingual, uniform, write_mixture
-from training.parallel import load_parallel
+from training.parallel import ParallelSet, load_parallel
 
 # every linear layer of a Llama block: the random tiny model learns much faster than with
 # attention alone (loss 15.5 → 0.01 in 200 steps at rank 16, against 2.7 for q/k/v/o at rank 8)
@@ -58,9 +58,8 @@ class DemoPlan:
 Say = Callable[[str], None]
 
 
-def mixtures_for(plan: DemoPlan) -> list[Mixture]:
+def mixtures_for(plan: DemoPlan, data: ParallelSet) -> list[Mixture]:
     """One monolingual mixture per language, and P% spread over all of them."""
-    data = load_parallel(SAMPLE_PARALLEL)
     built = [monolingual(data, language) for language in plan.languages]
     return [*built, uniform(data, plan.mixed_percent, plan.languages, seed=0)]
 
@@ -99,7 +98,7 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
         build_tiny_llama(base)
         say(f"built the tiny Llama in {base}")
     data = load_parallel(SAMPLE_PARALLEL)
-    mixtures = mixtures_for(plan)
+    mixtures = mixtures_for(plan, data)
     for mixture in mixtures:
         if not (out / "mixtures" / mixture.name / "manifest.json").exists():
             write_mixture(data, mixture, out / "mixtures", str(SAMPLE_PARALLEL))
