@@ -98,7 +98,6 @@ def matrix(
         server, token=token, concurrency=concurrency, check_language=check_language
     )
     console = Console(stderr=True)
-    results: MatrixResults | None = None
     try:
         results = asyncio.run(_run_with_progress(client, recipe, console))
     except MatrixError as error:
