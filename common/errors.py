@@ -28,6 +28,10 @@ class EndpointUnavailableError(EndpointError):
         self.reason = reason
 
 
+class EndpointMalformedError(EndpointUnavailableError):
+    """The endpoint answered JSON, but not a usable answer (e.g. a null content), every time."""
+
+
 class EndpointRejectedError(EndpointError):
     """The endpoint refused the request (HTTP 4xx other than 408 / 429): retrying cannot help."""
 

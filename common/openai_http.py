@@ -1,8 +1,10 @@
 """POSTs to OpenAI-compatible servers: bounded concurrency, bounded retries with backoff.
 
-Connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried,
+Connection errors, timeouts, HTTP 408 / 429 / 5xx, bodies that are not JSON and answers the
+caller's `parse` rejects (`MalformedAnswerError`: a null content, no choices) are retried,
 `max_attempts` tries in all, waiting backoff_initial_s · 2^(n-1) plus up to backoff_initial_s
-at random (capped at backoff_max_s) after the n-th; then `EndpointUnavailableError`. Any other
+at random (capped at backoff_max_s) after the n-th; then `EndpointUnavailableError`
+(`EndpointMalformedError` when the last try was a malformed answer). Any other
 HTTP 4xx raises `EndpointRejectedError` at once. With several URLs (replicas of one model),
 attempt n goes to the n-th of them, so a dead replica costs one attempt, not the request.
 """
@@ -10,7 +12,7 @@ attempt n goes to the n-th of them, so a dead replica costs one attempt, not the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -22,7 +24,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from common.errors import EndpointRejectedError, EndpointUnavailableError
+from common.errors import (
+    EndpointMalformedError,
+    EndpointRejectedError,
+    EndpointUnavailableError,
+)
 
 
 class RetryPolicy(BaseModel):
@@ -35,13 +41,18 @@ class RetryPolicy(BaseModel):
     backoff_max_s: float = Field(default=8.0, ge=0)
 
 
+class MalformedAnswerError(Exception):
+    """Raised by a `parse` function: the answer is JSON but not a usable one (worth a retry)."""
+
+
 class _TransientError(Exception):
     """A failure worth retrying."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, malformed: bool = False) -> None:
         super().__init__(reason)
         self.url = url
         self.reason = reason
+        self.malformed = malformed
 
 
 def join_url(base_url: str, path: str) -> str:
@@ -92,8 +103,14 @@ class OpenAIHttp:
             self._slots_ = asyncio.Semaphore(self.concurrency)
         return self._slots_
 
-    async def post(self, urls: Sequence[str], body: dict[str, Any]) -> Any:
-        """POST `body` as JSON and return the decoded answer; attempt n goes to urls[n-1 mod k]."""
+    async def post(
+        self,
+        urls: Sequence[str],
+        body: dict[str, Any],
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """POST `body` as JSON and return `parse` of the decoded answer; attempt n goes to
+        urls[n-1 mod k]. A `MalformedAnswerError` from `parse` is retried like a 5xx."""
         retry = self.retry
         tried: list[str] = []
         try:
@@ -110,9 +127,14 @@ class OpenAIHttp:
                 with attempt:
                     url = urls[(attempt.retry_state.attempt_number - 1) % len(urls)]
                     tried.append(url)
-                    return await self._post_once(url, body)
+                    data = await self._post_once(url, body)
+                    try:
+                        return data if parse is None else parse(data)
+                    except MalformedAnswerError as error:
+                        raise _TransientError(url, str(error), malformed=True) from None
         except _TransientError as error:
-            raise EndpointUnavailableError(
+            failure = EndpointMalformedError if error.malformed else EndpointUnavailableError
+            raise failure(
                 ", ".join(dict.fromkeys(tried)), retry.max_attempts, error.reason
             ) from None
         raise AssertionError("unreachable: tenacity either returns or raises")

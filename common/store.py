@@ -41,11 +41,18 @@ def chunks(items: list[str], size: int = 500) -> list[list[str]]:
 class ContentStore:
     """Rows of one table keyed by `key` (a content key), in a SQLite file shared by processes.
 
-    A key already present keeps its first row: what was computed once is never replaced.
+    A key already present keeps its first row: what was computed once is never replaced, except
+    a row matching `replaceable` (an SQL condition on the stored row, e.g. `verdict is null`
+    for a reply that was no verdict), which a later row for the same key replaces.
     """
 
     def __init__(
-        self, path: Path, table: str, columns: dict[str, type], not_null: set[str]
+        self,
+        path: Path,
+        table: str,
+        columns: dict[str, type],
+        not_null: set[str],
+        replaceable: str | None = None,
     ) -> None:
         self.path = path
         self._db = open_database(path)
@@ -60,7 +67,14 @@ class ContentStore:
         self._columns = list(schema)
         names = ", ".join(self._columns)
         marks = ", ".join("?" * len(self._columns))
-        self._insert = f"insert or ignore into {table} ({names}) values ({marks})"
+        if replaceable is None:
+            self._insert = f"insert or ignore into {table} ({names}) values ({marks})"
+        else:
+            updates = ", ".join(f"{name} = excluded.{name}" for name in self._columns[1:])
+            self._insert = (
+                f"insert into {table} ({names}) values ({marks}) "
+                f"on conflict(key) do update set {updates} where {table}.{replaceable}"
+            )
 
     def get_many(self, keys: Iterable[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         """`fields` of the stored rows among `keys`, by key."""
@@ -74,7 +88,8 @@ class ContentStore:
         return found
 
     def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows (each with its `key`) in one transaction; missing columns are null."""
+        """Insert rows (each with its `key`) in one transaction; missing columns are null. A key
+        already stored keeps its row unless that row is `replaceable`."""
         if rows:
             now = time.time()
             values = [

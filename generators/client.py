@@ -5,14 +5,17 @@
   a request sent alone reproduces (batched requests may not: see `generators.cache`);
 - at most `concurrency` requests in flight; each model's replicas share the load (a request
   goes to the replica with the fewest in flight, and a retry to the next one);
-- bounded retries with backoff (`common.openai_http`); every response is stored in the cache as
-  it comes (in batches, and always before an error propagates), so a rerun continues where a
-  failed or interrupted run stopped.
+- bounded retries with backoff (`common.openai_http`); an answer without a text (a null or
+  absent `content` / `text`) is a malformed answer: retried like a 5xx, then the request fails
+  (`GenerationMalformedError`) and nothing is stored for it. An empty string is a real answer;
+- every response is stored in the cache as it comes (in batches, and always before an error
+  propagates), so a rerun continues where a failed or interrupted run stopped.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +23,18 @@ from typing import Any
 import httpx
 
 from common.concurrency import bounded_map
-from common.errors import EndpointRejectedError, EndpointUnavailableError
-from common.openai_http import OpenAIHttp, RetryPolicy, join_url
+from common.errors import (
+    EndpointMalformedError,
+    EndpointRejectedError,
+    EndpointUnavailableError,
+)
+from common.openai_http import MalformedAnswerError, OpenAIHttp, RetryPolicy, join_url
 from common.store import content_key
 from generators.cache import GenerationCache, GenerationRecord, StoredGeneration
 from generators.errors import (
+    GenerationMalformedError,
     GenerationRejectedError,
     GenerationUnavailableError,
-    GeneratorError,
 )
 from generators.registry import PromptFormat, Registry, ServedModel
 
@@ -173,18 +180,31 @@ class Generator:
     async def _generate(
         self, model: ServedModel, request: GenerationRequest, seed: int
     ) -> StoredGeneration:
-        data = await self.post(model, self._body(model, request.instruction, seed))
-        return self._parse(model, data)
+        body = self._body(model, request.instruction, seed)
+        stored: StoredGeneration = await self.post(model, body, self._parse)
+        return stored
 
-    async def post(self, model: ServedModel, body: dict[str, Any]) -> Any:
+    async def post(
+        self,
+        model: ServedModel,
+        body: dict[str, Any],
+        parse: Callable[[Any], Any] | None = None,
+    ) -> Any:
         """POST `body` to the model's completion endpoint (the replica with the fewest requests
-        in flight first); errors name the model and say what to do."""
+        in flight first) and return `parse` of the answer; errors name the model and say what
+        to do."""
         replicas = sorted(model.endpoints, key=lambda url: self._in_flight.get(url, 0))
         primary = replicas[0]
         self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
         urls = [join_url(url, self._path) for url in replicas]
         try:
-            return await self._http.post(urls, body)
+            return await self._http.post(urls, body, parse)
+        except EndpointMalformedError as error:
+            raise GenerationMalformedError(
+                f"model {model.name!r} at {error.url} gave no usable answer in "
+                f"{error.attempts} attempts: {error.reason}. Nothing was stored for it; check the "
+                "server's chat template and logs."
+            ) from None
         except EndpointUnavailableError as error:
             raise GenerationUnavailableError(
                 f"model {model.name!r} at {error.url} failed after {error.attempts} attempts: "
@@ -201,21 +221,22 @@ class Generator:
         finally:
             self._in_flight[primary] -= 1
 
-    def _parse(self, model: ServedModel, data: Any) -> StoredGeneration:
+    def _parse(self, data: Any) -> StoredGeneration:
+        """The text of a completion; `MalformedAnswerError` when it has none (null or absent)."""
+        chat = self.registry.prompt_format is PromptFormat.CHAT
         try:
             choice = data["choices"][0]
-            if self.registry.prompt_format is PromptFormat.CHAT:
-                text = choice["message"]["content"]
-            else:
-                text = choice["text"]
+            text = choice["message"]["content"] if chat else choice["text"]
             finish_reason = choice.get("finish_reason")
             tokens = (data.get("usage") or {}).get("completion_tokens")
         except (KeyError, IndexError, TypeError, AttributeError) as error:
-            raise GeneratorError(
-                f"model {model.name!r}: the server's answer is not an OpenAI-compatible "
-                f"completion (missing {error})"
+            raise MalformedAnswerError(
+                f"the answer is not an OpenAI-compatible completion (missing {error})"
             ) from None
-        return StoredGeneration(text or "", finish_reason, tokens)
+        if not isinstance(text, str):
+            field = "choices[0].message.content" if chat else "choices[0].text"
+            raise MalformedAnswerError(f"{field} is {json.dumps(text)}, not a text")
+        return StoredGeneration(text, finish_reason, tokens)
 
     def _remember(self, record: GenerationRecord) -> None:
         if self.cache is None:

@@ -17,6 +17,10 @@ class GenerationUnavailableError(GeneratorError):
     """Every endpoint of a model failed (network, timeout, 5xx) on every attempt."""
 
 
+class GenerationMalformedError(GeneratorError):
+    """A model's server answered without a text (e.g. a null content) on every attempt."""
+
+
 class GenerationRejectedError(GeneratorError):
     """The server refused a model's request (4xx), e.g. an adapter it does not serve."""
 

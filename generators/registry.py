@@ -56,6 +56,25 @@ class Sampling(BaseModel):
     max_tokens: int = Field(default=512, ge=1, le=32768)
 
 
+# flags the vLLM command line takes from the registry → the [server] setting that gives them
+OWN_FLAGS = {
+    "--model": "",
+    "--served-model-name": "",
+    "--host": "host",
+    "--port": "port",
+    "--max-model-len": "max_model_len",
+    "--dtype": "dtype",
+    "--enable-lora": "",
+    "--lora-modules": "",
+    "--max-loras": "max_loras",
+    "--max-cpu-loras": "max_loras",
+    "--max-lora-rank": "max_lora_rank",
+    "--no-enable-chunked-prefill": "",
+    "--enable-chunked-prefill": "",
+    "--max-num-batched-tokens": "",
+}
+
+
 class ServerSettings(BaseModel):
     """What `sxs generators serve` passes to vLLM beyond the models themselves."""
 
@@ -71,7 +90,23 @@ class ServerSettings(BaseModel):
         default="auto",
         description="--dtype; 'auto' is bfloat16 for a float32 checkpoint (part of the cache key)",
     )
-    extra_args: list[str] = Field(default_factory=list, description="appended to the command")
+    extra_args: list[str] = Field(
+        default_factory=list,
+        description="appended to the command; flags sxs sets itself are refused (set them here)",
+    )
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_flag_twice(cls, values: list[str]) -> list[str]:
+        for value in values:
+            flag = value.split("=", 1)[0]
+            if flag in OWN_FLAGS:
+                setting = OWN_FLAGS[flag]
+                where = f"set [server] {setting} instead" if setting else "sxs sets it itself"
+                raise ValueError(
+                    f"{flag} is set by sxs from the registry ({where}); vLLM would see it twice"
+                )
+        return values
 
 
 class Adapter(BaseModel):

@@ -3,6 +3,10 @@
 Key = SHA-256 of (judge identity [backend, model, mode, API], template hash, instruction,
 Answer1, Answer2, and the reference for judges that read one). A presentation judged once is
 never judged again, in this process or another one sharing the file (WAL mode).
+
+Invalid replies (output that was no verdict) are stored, raw output kept, but are not served
+as answers: a later run asks the judge again (a fixed judge server, more parse attempts), and
+its reply replaces the invalid one. A valid reply, once stored, is never replaced.
 """
 
 from __future__ import annotations
@@ -42,10 +46,11 @@ class JudgmentCache:
                 "score_2": float,
             },
             not_null={"judge", "template_hash", "raw"},
+            replaceable="verdict is null",
         )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, JudgeReply]:
-        """The stored replies among `keys`."""
+        """The stored valid replies among `keys` (an invalid reply is asked again)."""
         return {
             key: JudgeReply(
                 raw=row["raw"],
@@ -54,10 +59,11 @@ class JudgmentCache:
                 score_2=row["score_2"],
             )
             for key, row in self._store.get_many(keys, _FIELDS).items()
+            if row["verdict"] is not None
         }
 
     def put_many(self, judge: str, template_hash: str, items: Mapping[str, JudgeReply]) -> None:
-        """Store replies; a key already present keeps its first reply."""
+        """Store replies; a key already present keeps its first valid reply."""
         self._store.put_many(
             [
                 {

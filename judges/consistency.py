@@ -1,9 +1,13 @@
 """Cross-lingual consistency of multiple-choice answers (CrossIn; CLiKA). Pure functions.
 
 Tables: `answers[language][item]` is the chosen option (None: no answer), `right[item]` the
-right option (the same in every language: the options are parallel). A missing answer is
-wrong, and, for consistency, a value of its own (two missing answers agree). Results are
-fractions in [0, 1]; the CLI and API report them in percent.
+right option (the same in every language: the options are parallel). A missing answer (no
+option letter among the model's top tokens) stays in every denominator and never counts for
+the model: it is wrong (accuracy, RA, XRR), it agrees with nothing, not even another missing
+answer (M, Consistency_s, AC3, pairwise, en-CO), so a model that never answers scores 0
+everywhere rather than looking consistent. `missing_answers` counts them per language, and
+the report carries those counts. Results are fractions in [0, 1]; the CLI and API report
+them in percent.
 """
 
 from __future__ import annotations
@@ -42,10 +46,21 @@ def accuracy(answers: Answers, right: Mapping[str, int], language: str) -> float
 
 def agreement(answers: Answers, languages: Sequence[str]) -> float:
     """CrossIn's M over a language subset: the share of items answered identically (right or
-    wrong) in every language of the subset."""
+    wrong) in every language of the subset; an item missing an answer in any of them does not
+    count as answered identically."""
     items = _items(answers, languages)
-    same = sum(len({answers[language][i] for language in languages}) == 1 for i in items)
+    same = sum(_same_answer([answers[language][i] for language in languages]) for i in items)
     return same / len(items)
+
+
+def _same_answer(choices: Sequence[int | None]) -> bool:
+    return None not in choices and len(set(choices)) == 1
+
+
+def missing_answers(answers: Answers, languages: Sequence[str]) -> dict[str, int]:
+    """language → how many items have no answer."""
+    items = _items(answers, languages)
+    return {language: sum(answers[language][i] is None for i in items) for language in languages}
 
 
 def consistency(answers: Answers, languages: Sequence[str], s: int = 3) -> float:
@@ -92,7 +107,7 @@ def en_co(
     answers: Answers, right: Mapping[str, int], language: str, english: str = "en"
 ) -> float | None:
     """CLiKA en-CO(X) = |{i : right in X, and answered the same in English}| / |{i : right in
-    X}|; None when nothing is right in X."""
+    X}|; None when nothing is right in X (a missing answer is never right nor the same)."""
     items = _items(answers, [language, english])
     correct = [i for i in items if answers[language][i] == right[i]]
     if not correct:
@@ -127,7 +142,8 @@ def consistency_report(
     english: str = "en",
 ) -> dict[str, object]:
     """Every metric of one model: accuracy per language and on average, Consistency_s, AC3_s,
-    pairwise consistency, and where they apply RA (given A_g), en-CO and XRR per language."""
+    pairwise consistency, missing answers per language, and where they apply RA (given A_g),
+    en-CO and XRR per language."""
     per_language = {language: accuracy(answers, right, language) for language in languages}
     mean_accuracy = fmean(per_language.values())
     consistency_s = consistency(answers, languages, s)
@@ -140,6 +156,7 @@ def consistency_report(
         "ac3": ac3(mean_accuracy, consistency_s),
         "pairwise": pairwise_consistency(answers, languages),
         "chance_accuracy": chance,
+        "missing": missing_answers(answers, languages),
     }
     if reference_accuracy is not None:
         report["rescaled_accuracy"] = {

@@ -38,6 +38,16 @@ class Pair(BaseModel):
         return value
 
     @property
+    def empty_a(self) -> bool:
+        """Whether response A is empty (nothing but whitespace)."""
+        return not self.response_a.strip()
+
+    @property
+    def empty_b(self) -> bool:
+        """Whether response B is empty (nothing but whitespace)."""
+        return not self.response_b.strip()
+
+    @property
     def identical(self) -> bool:
         """Identical responses (up to surrounding whitespace) are a tie by definition."""
         return self.response_a.strip() == self.response_b.strip()
@@ -46,13 +56,14 @@ class Pair(BaseModel):
 def read_pairs(path: Path, *, allow_empty: bool = False) -> list[Pair]:
     """All pairs of a JSONL file; ids default to line numbers and must be unique.
 
-    An empty response is an error naming its line unless `allow_empty`.
+    An empty response is an error naming its line unless `allow_empty` (in a file it is
+    usually a broken export); admitted, it is judged as `judges.sxs` says.
     """
     pairs: list[Pair] = []
     seen: dict[str, int] = {}
     for number, pair in read_models(path, Pair):
-        for name in ("response_a", "response_b"):
-            if not allow_empty and not getattr(pair, name).strip():
+        for name, empty in (("response_a", pair.empty_a), ("response_b", pair.empty_b)):
+            if not allow_empty and empty:
                 problem = (
                     f"field {name!r} is empty; fix or drop the line, or pass --allow-empty "
                     "to judge empty responses as they are"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from judges.statistics import JudgedPair
 from judges.sxs import JudgedCall, PairResult
-from judges.verdicts import Outcome
+from judges.verdicts import Outcome, Verdict
 
 
 class Label(StrEnum):
@@ -34,7 +34,7 @@ class RecordedCall(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     raw: str
-    verdict: str | None = None
+    verdict: Verdict | None = None
     score_1: float | None = None
     score_2: float | None = None
     attempts: int = 0
@@ -42,14 +42,40 @@ class RecordedCall(BaseModel):
 
 
 class RecordedPair(BaseModel):
-    """One line of a results file (fields beyond these are ignored on reading)."""
+    """One line of a results file, or one stored item of a comparison (fields beyond these
+    are ignored on reading). Records written before `empty_a` / `empty_b` existed get them
+    from their responses where they carry them."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: str
     outcome: Outcome
+    identical: bool = False
+    empty_a: bool = False
+    empty_b: bool = False
     ab: RecordedCall | None = None
     ba: RecordedCall | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empties_from_responses(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for side in ("a", "b"):
+                response = data.get(f"response_{side}")
+                if f"empty_{side}" not in data and isinstance(response, str):
+                    data = data | {f"empty_{side}": not response.strip()}
+        return data
+
+    def judged(self) -> JudgedPair:
+        """What statistics need of this record."""
+        return JudgedPair(
+            outcome=self.outcome,
+            ab=self.ab.verdict if self.ab is not None else None,
+            ba=self.ba.verdict if self.ba is not None else None,
+            identical=self.identical,
+            empty_a=self.empty_a,
+            empty_b=self.empty_b,
+        )
 
 
 def _call_record(call: JudgedCall | None) -> dict[str, Any] | None:
@@ -76,6 +102,8 @@ def result_record(result: PairResult) -> dict[str, Any]:
         "score": result.outcome.score,
         "label": label.value if label is not None else None,
         "identical": result.identical,
+        "empty_a": result.pair.empty_a,
+        "empty_b": result.pair.empty_b,
         "ab": _call_record(result.ab),
         "ba": _call_record(result.ba),
     }
@@ -88,4 +116,6 @@ def judged_pair(result: PairResult) -> JudgedPair:
         ab=result.ab.verdict if result.ab else None,
         ba=result.ba.verdict if result.ba else None,
         identical=result.identical,
+        empty_a=result.pair.empty_a,
+        empty_b=result.pair.empty_b,
     )

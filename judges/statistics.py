@@ -17,12 +17,15 @@ from judges.verdicts import Outcome, Verdict
 
 @dataclass(frozen=True, slots=True)
 class JudgedPair:
-    """What statistics need of one pair: its outcome and the two verdicts (None if absent)."""
+    """What statistics need of one pair: its outcome, the two verdicts (None if absent), and
+    whether its responses were identical or empty."""
 
     outcome: Outcome
     ab: Verdict | None = None
     ba: Verdict | None = None
     identical: bool = False
+    empty_a: bool = False
+    empty_b: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class Summary:
     losses: int
     invalid: int
     identical: int
+    empty_a: int
+    empty_b: int
     score: float | None
     ci_low: float | None
     ci_high: float | None
@@ -73,6 +78,9 @@ def summarize(
 ) -> Summary:
     """Counts, score and bootstrap CI, order consistency and first-position preference.
 
+    - `empty_a` / `empty_b`: pairs whose A / B response is empty (judged as they are, see
+      `judges.sxs`), counted so that a reader sees a model that answers nothing;
+
     - order consistency: among pairs judged in both orders with two valid verdicts, the share
       whose two verdicts pick the same response (a win or a loss rather than a tie);
     - first-position preference: among all valid verdicts, the share that chose Answer1
@@ -94,6 +102,8 @@ def summarize(
         losses=counts[Outcome.LOSS],
         invalid=counts[Outcome.INVALID],
         identical=sum(p.identical for p in pairs),
+        empty_a=sum(p.empty_a for p in pairs),
+        empty_b=sum(p.empty_b for p in pairs),
         score=discounted_tie_score(p.outcome for p in pairs),
         ci_low=interval[0] if interval else None,
         ci_high=interval[1] if interval else None,

@@ -1,16 +1,20 @@
 """The order-swapped side-by-side protocol over many pairs.
 
 Each pair (A, B) is shown to the judge as (A, B) and as (B, A). Identical responses are a tie
-with no judge call. An output that is not a verdict is asked again, at most `parse_attempts`
-times in all, then recorded as invalid. Every reply is stored in the cache as it comes (in
-batches of `flush_every`, and always before an error or interruption propagates).
+with no judge call. An empty response (nothing but whitespace) is judged as it is, like any
+other: the judge sees an empty answer (two empty responses are identical, a tie); summaries
+count empty responses per side. An output that is not a verdict is asked again, at most
+`parse_attempts` times in all, when the judge's retries can differ (`Judge.retries_differ`:
+the openai backend samples its retries, see there), then recorded as invalid. Every reply is
+stored in the cache as it comes (in batches of `flush_every`, and always before an error or
+interruption propagates); invalid replies are asked again by a later run (`judges.cache`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from common.concurrency import bounded_map
 from judges.backends.base import Judge, JudgeCall, JudgeReply
@@ -135,9 +139,13 @@ class SideBySide:
         attempts = 0
         while True:
             attempts += 1
-            reply = await self.judge.judge(call)
+            reply = await self.judge.judge(replace(call, attempt=attempts))
             self.counts.judge_calls += 1
-            if reply.verdict is not None or attempts >= self.parse_attempts:
+            if (
+                reply.verdict is not None
+                or attempts >= self.parse_attempts
+                or not self.judge.retries_differ
+            ):
                 break
             self.counts.parse_retries += 1
         self._known[key] = reply

@@ -16,7 +16,3 @@ class ApiError(Exception):
 
 def not_found(kind: str, message: str, field: str | None = None) -> ApiError:
     return ApiError(404, kind, message, field)
-
-
-def unprocessable(kind: str, message: str, field: str | None = None) -> ApiError:
-    return ApiError(422, kind, message, field)

@@ -31,6 +31,7 @@ from service.consistency_jobs import KIND as CONSISTENCY
 from service.consistency_jobs import ConsistencyJobs
 from service.jobs import COMPARISON, JobManager
 from service.metrics import Metrics
+from service.request_errors import NotRegisteredError, RequestError
 from service.settings import ServiceSettings
 from service.store import JobStore
 
@@ -170,6 +171,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
+    async def unservable(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestError)
+        status = 404 if isinstance(error, NotRegisteredError) else 422
+        return _error(status, error.kind, error.message, error.field)
+
     async def invalid(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         first = error.errors()[0]
@@ -193,6 +199,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal_error", "internal error; the service log has the details")
 
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestError, unservable)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(JudgeError, judge_failed)

@@ -27,11 +27,10 @@ from judges.backends.base import Judge
 from judges.cache import JudgmentCache
 from judges.pairs import Pair
 from judges.prompts import JudgeTemplate
-from judges.results import result_record
-from judges.statistics import JudgedPair, Summary, summarize
+from judges.results import RecordedPair, result_record
+from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
-from judges.verdicts import Outcome, Verdict
-from service.api_errors import not_found, unprocessable
+from service.request_errors import NotRegisteredError, UnservableRequestError
 from service.schemas import ComparisonRequest
 from service.store import Job, JobStore
 
@@ -114,7 +113,7 @@ class Comparisons:
         name = requested or self.default_judge
         if name not in self.judges:
             known = ", ".join(self.judges)
-            raise unprocessable(
+            raise UnservableRequestError(
                 "unknown_judge", f"judge {name!r} is not configured ({known})", "judge"
             )
         return name
@@ -130,17 +129,17 @@ class Comparisons:
             try:
                 self.registry.served(getattr(request, field))
             except UnknownModelError as error:
-                raise unprocessable("unknown_model", str(error), field) from None
+                raise UnservableRequestError("unknown_model", str(error), field) from None
         if request.instructions is not None:
             items = [Item(i, x.id, x.text, x.reference) for i, x in enumerate(request.instructions)]
             if len({item.id for item in items}) != len(items):
-                raise unprocessable(
+                raise UnservableRequestError(
                     "duplicate_id", "instruction ids must be unique", "instructions"
                 )
         else:
             items = self._eval_set_items(request)
         if len(items) > self.max_items:
-            raise unprocessable(
+            raise UnservableRequestError(
                 "too_many_items",
                 f"{len(items)} items; this service takes at most {self.max_items} per comparison",
                 "item_ids",
@@ -151,14 +150,14 @@ class Comparisons:
         eval_set = self.eval_sets.get(request.eval_set)
         if eval_set is None:
             known = ", ".join(self.eval_sets) or "none"
-            raise not_found(
+            raise NotRegisteredError(
                 "unknown_eval_set",
                 f"eval set {request.eval_set!r} is not registered ({known})",
                 "eval_set",
             )
         language = request.language
         if language not in eval_set.languages:
-            raise unprocessable(
+            raise UnservableRequestError(
                 "unknown_language",
                 f"eval set {eval_set.id!r} has no {language!r} instructions "
                 f"(it has: {', '.join(eval_set.languages)})",
@@ -173,7 +172,7 @@ class Comparisons:
         by_id = {item.id: item for item in items}
         unknown = [i for i in request.item_ids if i not in by_id]
         if unknown:
-            raise unprocessable(
+            raise UnservableRequestError(
                 "unknown_item",
                 f"eval set {eval_set.id!r} has no item {unknown[0]!r} ({len(unknown)} unknown)",
                 "item_ids",
@@ -183,6 +182,7 @@ class Comparisons:
     async def run(self, job: Job) -> Summary:
         """Finish every item the job does not have yet; the summary of all its items."""
         request = ComparisonRequest.model_validate(job.request)
+        judge = self.judges[self.judge_name(job.judge)]
         done = self.store.done_ids(job.id)
         todo = [item for item in self.items(request) if item.id not in done]
         generator = Generator(
@@ -196,7 +196,7 @@ class Comparisons:
             transport=self.transport,
         )
         sxs = SideBySide(
-            self.judges[job.judge],
+            judge,
             template=self.template,
             cache=self.judgment_cache,
             parse_attempts=self.parse_attempts,
@@ -245,21 +245,6 @@ class Comparisons:
         if known is not None and known[0] == self.store.count_items(job_id):
             return known[1]
         records = self.store.items(job_id)
-        summary = summarize([_judged(record) for record in records])
+        summary = summarize([RecordedPair.model_validate(record).judged() for record in records])
         self._summaries[job_id] = (len(records), summary)
         return summary
-
-
-def _verdict(call: dict[str, Any] | None) -> Verdict | None:
-    if call is None or call.get("verdict") is None:
-        return None
-    return Verdict(call["verdict"])
-
-
-def _judged(record: dict[str, Any]) -> JudgedPair:
-    return JudgedPair(
-        outcome=Outcome(record["outcome"]),
-        ab=_verdict(record.get("ab")),
-        ba=_verdict(record.get("ba")),
-        identical=bool(record.get("identical")),
-    )

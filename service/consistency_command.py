@@ -95,7 +95,8 @@ async def _answer(
 
 def _table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> Table:
     table = Table(title="accuracy per language, consistency and AC3 (percent)")
-    for column in ("model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}"):
+    columns = ("model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}", "no answer")
+    for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     for model, metrics in report.items():
         table.add_row(
@@ -104,5 +105,12 @@ def _table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> T
             f"{100 * metrics['mean_accuracy']:.1f}",
             f"{100 * metrics['consistency']:.1f}",
             f"{100 * metrics['ac3']:.1f}",
+            _missing(metrics["missing"]),
         )
     return table
+
+
+def _missing(counts: dict[str, int]) -> str:
+    """Items without an answer: '0', or per language where there are any ('fi 2, sw 1')."""
+    shown = [f"{language} {count}" for language, count in counts.items() if count]
+    return ", ".join(shown) or "0"

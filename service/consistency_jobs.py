@@ -18,7 +18,6 @@ from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
-from service.api_errors import not_found, unprocessable
 from service.consistency_runs import (
     ConsistencyRequestError,
     ItemAnswers,
@@ -26,6 +25,7 @@ from service.consistency_runs import (
     check_run,
     reports,
 )
+from service.request_errors import NotRegisteredError, UnservableRequestError
 from service.schemas import ConsistencyRequest
 from service.store import Job, JobStore
 
@@ -63,23 +63,23 @@ class ConsistencyJobs:
         self.transport = transport
 
     def check(self, request: ConsistencyRequest) -> tuple[McqSet, list[str], int]:
-        """The set, the languages and the number of units; 404 / 422 naming the problem."""
+        """The set, the languages and the number of units; a `RequestError` naming the problem."""
         mcq_set = self.sets.get(request.mcq_set)
         if mcq_set is None:
             known = ", ".join(self.sets) or "none"
-            raise not_found(
+            raise NotRegisteredError(
                 "unknown_mcq_set", f"set {request.mcq_set!r} is not registered ({known})", "mcq_set"
             )
         for model in request.models:
             try:
                 self.registry.served(model)
             except UnknownModelError as error:
-                raise unprocessable("unknown_model", str(error), "models") from None
+                raise UnservableRequestError("unknown_model", str(error), "models") from None
         languages = request.languages or list(mcq_set.languages)
         try:
             check_run(mcq_set, languages, request.s, request.reference_accuracy)
         except ConsistencyRequestError as error:
-            raise unprocessable("bad_request", str(error), "languages") from None
+            raise UnservableRequestError("bad_request", str(error), "languages") from None
         return mcq_set, languages, len(request.models) * len(mcq_set.items)
 
     async def run(self, job: Job) -> dict[str, Any]:
@@ -114,8 +114,7 @@ class ConsistencyJobs:
     def report(self, job: Job) -> dict[str, Any]:
         """The report over the job's stored units."""
         request = ConsistencyRequest.model_validate(job.request["request"])
-        mcq_set = self.sets[request.mcq_set]
-        languages = request.languages or list(mcq_set.languages)
+        mcq_set, languages, _ = self.check(request)
         units = [
             ItemAnswers(record["model"], record["item_id"], record["answers"])
             for record in self.store.items(job.id)

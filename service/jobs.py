@@ -15,6 +15,7 @@ from common.errors import EndpointError
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
 from service.metrics import Metrics
+from service.request_errors import RequestError
 from service.schemas import JobStatus
 from service.store import Job, JobStore
 
@@ -88,6 +89,8 @@ class JobManager:
                 if job_id in self._cancelled:
                     self._finish(job_id, JobStatus.CANCELLED)
                 raise
+            except RequestError as error:  # e.g. resumed after its model left the registry
+                self._finish(job_id, JobStatus.FAILED, error.message)
             except _BACKEND_ERRORS as error:
                 self.metrics.backend_errors.labels(type(error).__name__).inc()
                 self._finish(job_id, JobStatus.FAILED, str(error))

@@ -43,6 +43,7 @@ _OPTIONS = {
     "concurrency": "--concurrency",
     "timeout_s": "--timeout",
     "max_attempts": "--max-attempts",
+    "retry_temperature": "--retry-temperature",
 }
 _JUDGE_CONFIG: TypeAdapter[JudgeConfig] = TypeAdapter(JudgeConfig)
 
@@ -86,6 +87,10 @@ def judge(
             min=1, help="asks per order before an output that is no verdict counts invalid"
         ),
     ] = 3,
+    retry_temperature: Annotated[
+        float,
+        typer.Option(help="openai, generate mode: sampling temperature of a parse retry"),
+    ] = 0.7,
     out: Annotated[
         Path | None,
         typer.Option(help="per-pair results JSONL [default: ./<pairs stem>.judged.jsonl]"),
@@ -115,6 +120,7 @@ def judge(
             concurrency=concurrency,
             timeout_s=timeout,
             max_attempts=max_attempts,
+            retry_temperature=retry_temperature,
             path=replay,
         )
         prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
@@ -178,6 +184,7 @@ def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
             "concurrency",
             "timeout_s",
             "max_attempts",
+            "retry_temperature",
         ),
         Backend.REFERENCE: (),
         Backend.REPLAY: ("path",),
@@ -241,6 +248,7 @@ def _print_summary(
     table.add_row("wins / ties / losses", f"{summary.wins} / {summary.ties} / {summary.losses}")
     table.add_row("invalid (excluded)", str(summary.invalid))
     table.add_row("identical (tie, no call)", str(summary.identical))
+    table.add_row("empty responses A / B", f"{summary.empty_a} / {summary.empty_b}")
     table.add_row("order consistency (%)", _percent(summary.order_consistency))
     table.add_row("first-position preference (%)", _percent(summary.first_position_preference))
     table.add_row("judge calls / cache hits", f"{counts.judge_calls} / {counts.cache_hits}")

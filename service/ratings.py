@@ -2,10 +2,13 @@
 
 Each judged item of a cell is a comparison between the row model and the language's
 baseline: a win counts as one win of the row, a loss as one of the baseline, a tie as half a
-win each (entered as one win each way, which has the same maximum-likelihood estimate up to
-the regularisation). Strengths are fitted by choix's I-LSR (`ilsr_pairwise`) with a small
-ridge (`alpha`) so a model that never lost still gets a finite rating; ratings are the fitted
-log-strengths, shifted so the baseline is 0, on the Elo scale (400 / ln 10 per unit).
+win each. choix takes whole comparisons, so every count is doubled: a win or a loss is
+entered twice, a tie once each way (the maximum-likelihood estimate is unchanged by doubling;
+`alpha` acts on the doubled counts). With two models, the rating is then
+ln((wins + ties/2) / (losses + ties/2)) up to the regularisation. Strengths are fitted by
+choix's I-LSR (`ilsr_pairwise`) with a small ridge (`alpha`) so a model that never lost still
+gets a finite rating; ratings are the fitted log-strengths, shifted so the baseline is 0, on
+the Elo scale (400 / ln 10 per unit).
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ def bradley_terry(results: MatrixResults, alpha: float = 0.01) -> dict[str, dict
         comparisons: list[tuple[int, int]] = []
         for cell in cells:
             row, base = index[cell.row], index[baseline]
-            comparisons += [(row, base)] * (cell.wins + cell.ties)
-            comparisons += [(base, row)] * (cell.losses + cell.ties)
+            comparisons += [(row, base)] * (2 * cell.wins + cell.ties)
+            comparisons += [(base, row)] * (2 * cell.losses + cell.ties)
         strengths = choix.ilsr_pairwise(len(models), comparisons, alpha=alpha)
         zero = float(strengths[index[baseline]])
         ratings[language] = {

@@ -10,7 +10,11 @@ from judges.verdicts import Order, Verdict
 
 @dataclass(frozen=True, slots=True)
 class JudgeCall:
-    """One presentation of a pair to the judge: `first` is shown as Answer1."""
+    """One presentation of a pair to the judge: `first` is shown as Answer1.
+
+    `attempt` is 1 for the protocol's greedy call and n for the n-th try after outputs that
+    were no verdict (a backend whose `retries_differ` asks differently then).
+    """
 
     pair_id: str
     order: Order
@@ -19,6 +23,7 @@ class JudgeCall:
     second: str
     prompt: str
     reference: str | None = None
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +46,15 @@ class Judge(Protocol):
 
     `identity` names everything that makes two verdicts comparable (backend, judge model,
     mode) and is part of the cache key; `cacheable` says whether replies are worth storing;
-    `uses_reference` whether the pair's reference answer changes the verdict.
+    `uses_reference` whether the pair's reference answer changes the verdict;
+    `retries_differ` whether asking again after an output that was no verdict can give
+    another answer (when not, no parse retry is spent).
     """
 
     identity: str
     cacheable: bool
     uses_reference: bool
+    retries_differ: bool
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Judge one presentation; raise a `JudgeError` rather than invent a verdict."""

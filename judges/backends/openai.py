@@ -1,10 +1,14 @@
 """Judge through any OpenAI-compatible server (vLLM first).
 
 Modes:
-- `generate`: greedy decoding of at most 2 tokens, parsed strictly as '1' or '2'.
+- `generate`: greedy decoding of at most 2 tokens, parsed strictly as '1' or '2'. The greedy
+  answer repeats itself, so a parse retry (attempt n > 1, after an output that was no verdict)
+  samples instead: temperature `retry_temperature` (default 0.7), seed n - 1, so a retry can
+  differ from the first answer and a rerun asks the same.
 - `logprobs`: one greedy token with `top_logprobs`; the verdict is whichever of '1' and '2'
   has the higher log-probability (tokens compared after stripping whitespace); both are
-  recorded. Neither among the top tokens → an invalid verdict, raw output kept.
+  recorded. Neither among the top tokens → an invalid verdict, raw output kept. The
+  log-probabilities do not change when asked again: no parse retry is spent.
 
 Failures, documented behaviour (retries as in `common.openai_http`):
 - connection errors, timeouts, HTTP 408 / 429 / 5xx and bodies that are not JSON are retried
@@ -66,6 +70,12 @@ class OpenAIJudgeConfig(BaseModel):
     backoff_initial_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=8.0, ge=0)
     top_logprobs: int = Field(default=20, ge=2, le=20)
+    retry_temperature: float = Field(
+        default=0.7,
+        gt=0,
+        le=2,
+        description="sampling temperature of a parse retry in generate mode (seeded)",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -87,6 +97,7 @@ class OpenAIJudge:
     ) -> None:
         self.config = config
         self.identity = f"openai|{config.model}|{config.mode}|{config.api}"
+        self.retries_differ = config.mode is JudgeMode.GENERATE
         path = "/completions" if config.api is ApiKind.COMPLETIONS else "/chat/completions"
         self.endpoint = join_url(config.base_url, path)
         self._http = OpenAIHttp(
@@ -104,7 +115,7 @@ class OpenAIJudge:
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Send one prompt, greedy, and read the verdict as the mode says."""
         try:
-            data = await self._http.post([self.endpoint], self._body(call.prompt))
+            data = await self._http.post([self.endpoint], self._body(call.prompt, call.attempt))
         except EndpointUnavailableError as error:
             raise JudgeUnavailableError(
                 f"judge endpoint {error.url} (model {self.config.model!r}) failed after "
@@ -124,9 +135,11 @@ class OpenAIJudge:
         """Close the connection pool."""
         await self._http.aclose()
 
-    def _body(self, prompt: str) -> dict[str, Any]:
+    def _body(self, prompt: str, attempt: int) -> dict[str, Any]:
         config = self.config
         body: dict[str, Any] = {"model": config.model, "temperature": 0.0}
+        if attempt > 1 and self.retries_differ:
+            body |= {"temperature": config.retry_temperature, "seed": attempt - 1}
         if config.api is ApiKind.COMPLETIONS:
             body["prompt"] = prompt
         else:

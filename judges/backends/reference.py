@@ -42,6 +42,7 @@ class ReferenceJudge:
 
     cacheable = True
     uses_reference = True
+    retries_differ = False
 
     def __init__(self, config: ReferenceJudgeConfig | None = None) -> None:
         import sacrebleu

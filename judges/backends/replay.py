@@ -1,7 +1,9 @@
 """Replay: verdicts read from a results file of `sxs judge` instead of asking a judge.
 
 For re-scoring recorded judgments (another template of statistics, a subset) and for agreement
-studies. Each recorded raw output is parsed again as strictly as a live one.
+studies. The recorded verdict is replayed as it was, whichever mode gave it (a logprobs-mode
+verdict comes from the log-probabilities, not from the raw text), with its scores; a record
+without a `verdict` field (written by hand) has its raw output parsed as strictly as a live one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from common.jsonl import read_models
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import ReplayMissingError
-from judges.results import RecordedPair
+from judges.results import RecordedCall, RecordedPair
 from judges.verdicts import Order, parse_verdict
 
 
@@ -33,26 +35,37 @@ class ReplayJudge:
 
     cacheable = False
     uses_reference = False
+    retries_differ = False
 
     def __init__(self, config: ReplayJudgeConfig) -> None:
         self.path = config.path
-        self._raw: dict[tuple[str, Order], str] = {}
+        self._replies: dict[tuple[str, Order], JudgeReply] = {}
         for _, record in read_models(config.path, RecordedPair):
             for order, call in ((Order.AB, record.ab), (Order.BA, record.ba)):
                 if call is not None:
-                    self._raw[(record.id, order)] = call.raw
+                    self._replies[(record.id, order)] = _replayed(call)
         digest = hashlib.sha256(config.path.read_bytes()).hexdigest()[:16]
         self.identity = f"replay|{digest}"
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """The recorded output for this pair and order."""
-        raw = self._raw.get((call.pair_id, call.order))
-        if raw is None:
+        reply = self._replies.get((call.pair_id, call.order))
+        if reply is None:
             raise ReplayMissingError(
                 f"{self.path} records no {call.order.value!r} verdict for pair "
                 f"{call.pair_id!r}; replay needs the same ids as the recorded run"
             )
-        return JudgeReply(raw=raw, verdict=parse_verdict(raw))
+        return reply
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+
+def _replayed(call: RecordedCall) -> JudgeReply:
+    recorded = "verdict" in call.model_fields_set
+    return JudgeReply(
+        raw=call.raw,
+        verdict=call.verdict if recorded else parse_verdict(call.raw),
+        score_1=call.score_1,
+        score_2=call.score_2,
+    )

@@ -12,7 +12,11 @@ import pytest
 from common.openai_http import RetryPolicy
 from generators.cache import GenerationCache
 from generators.client import Generation, GenerationRequest, Generator, request_seed
-from generators.errors import GenerationRejectedError, GenerationUnavailableError
+from generators.errors import (
+    GenerationMalformedError,
+    GenerationRejectedError,
+    GenerationUnavailableError,
+)
 from generators.registry import Registry
 from tests.loopback import serving
 
@@ -173,6 +177,45 @@ def test_an_unreachable_or_slow_server(failure: Exception, reason: str) -> None:
     assert "model 'es' at http://a.test/v1/chat/completions failed after 3 attempts" in str(
         raised.value
     )
+
+
+def null_content(request: httpx.Request) -> httpx.Response:
+    choice = {"index": 0, "message": {"role": "assistant", "content": None}}
+    return httpx.Response(200, json={"choices": [choice | {"finish_reason": "stop"}]})
+
+
+def test_a_null_content_is_retried_then_fails_and_nothing_is_stored(tmp_path: Path) -> None:
+    recorder = Recorder(null_content)
+    cache = GenerationCache(tmp_path / "s.db")
+    with pytest.raises(GenerationMalformedError) as raised:
+        run(make(recorder, cache), requests_for("es", 1))
+    assert len(recorder.requests) == 3  # every attempt of the retry policy
+    assert "model 'es'" in str(raised.value)
+    assert "choices[0].message.content is null, not a text" in str(raised.value)
+    assert cache.count() == 0
+
+    # a null once, then a real answer: the real answer is what is kept
+    answers = iter([null_content, echo])
+    generations = run(make(lambda request: next(answers)(request), cache), requests_for("es", 1))
+    assert generations[0].text.startswith("es|")
+    assert cache.count() == 1
+
+
+def test_an_absent_text_fails_but_an_empty_one_is_an_answer(tmp_path: Path) -> None:
+    def absent(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"choices": [{"index": 0, "finish_reason": "stop"}]})
+
+    with pytest.raises(GenerationMalformedError, match="missing 'text'"):
+        run(make(absent, prompt_format="raw"), requests_for("base", 1))
+
+    def empty(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
+        )
+
+    cache = GenerationCache(tmp_path / "s.db")
+    (generation,) = run(make(empty, cache, prompt_format="raw"), requests_for("base", 1))
+    assert generation.text == "" and cache.count() == 1
 
 
 def test_a_server_dying_mid_run_loses_nothing(tmp_path: Path) -> None:

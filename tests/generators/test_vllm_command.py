@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ def test_every_flag_comes_from_the_registry(tmp_path: Path) -> None:
     registry_file = tmp_path / "models.toml"
     registry_file.write_text(
         'base_model = "base"\nbase_name = "tiny"\n'
-        '[server]\nhost = "0.0.0.0"\nport = 8123\nmax_model_len = 1024\n'
-        'extra_args = ["--dtype", "bfloat16"]\n'
+        '[server]\nhost = "0.0.0.0"\nport = 8123\nmax_model_len = 1024\ndtype = "bfloat16"\n'
+        'extra_args = ["--enforce-eager"]\n'
         '[adapters]\nes = "ad/es"\nfi = "ad/fi"\n',
         encoding="utf-8",
     )
@@ -43,7 +44,7 @@ def test_every_flag_comes_from_the_registry(tmp_path: Path) -> None:
         "--max-model-len",
         "1024",
         "--dtype",
-        "auto",
+        "bfloat16",
         "--enable-lora",
         "--lora-modules",
         f"es={(tmp_path / 'ad' / 'es').resolve()}",
@@ -54,9 +55,40 @@ def test_every_flag_comes_from_the_registry(tmp_path: Path) -> None:
         "2",
         "--max-lora-rank",
         "16",  # the rank_pattern's 12, rounded up to a value vLLM accepts
-        "--dtype",
-        "bfloat16",
+        "--enforce-eager",
     ]
+    assert command.count("--dtype") == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "fix"),
+    [
+        ('["--dtype", "bfloat16"]', "set [server] dtype instead"),
+        ('["--dtype=half"]', "set [server] dtype instead"),
+        ('["--port", "9000"]', "set [server] port instead"),
+        ('["--lora-modules", "x=y"]', "sxs sets it itself"),
+    ],
+)
+def test_a_flag_sxs_sets_cannot_be_given_twice(tmp_path: Path, extra: str, fix: str) -> None:
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text(
+        f'base_model = "hub/model"\n[server]\nextra_args = {extra}\n', encoding="utf-8"
+    )
+    expected = re.escape(f"is set by sxs from the registry ({fix}); vLLM would see it twice")
+    with pytest.raises(RegistryError, match=expected):
+        load_registry(registry_file)
+
+
+def test_every_flag_of_the_command_is_one_extra_args_refuses(tmp_path: Path) -> None:
+    from generators.registry import OWN_FLAGS
+
+    adapter(tmp_path / "es", 8)
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('base_model = "b"\n[adapters]\nes = "es"\n', encoding="utf-8")
+    registry = load_registry(registry_file)
+    for device in Device:
+        flags = {word for word in vllm_command(registry, "python", device) if word[:2] == "--"}
+        assert flags <= set(OWN_FLAGS), flags - set(OWN_FLAGS)
 
 
 def test_overrides_and_a_registry_without_adapters(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ class ScriptedJudge:
 
     cacheable = True
     uses_reference = False
+    retries_differ = True
 
     def __init__(self, script: Callable[[JudgeCall], str], identity: str = "scripted") -> None:
         self.script = script

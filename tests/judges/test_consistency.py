@@ -40,7 +40,8 @@ def test_consistency_over_subsets() -> None:
     languages = ["en", "fi", "sw"]
     assert consistency(ANSWERS, languages, 3) == 0.25
     assert consistency(ANSWERS, languages, 2) == pytest.approx((0.75 + 0.25 + 0.5) / 3)
-    assert consistency(ANSWERS, languages, 1) == 1.0
+    # s = 1: each language agrees with itself on every answered item; sw's missing item 4 not
+    assert consistency(ANSWERS, languages, 1) == pytest.approx((1 + 1 + 0.75) / 3)
     assert consistency(ANSWERS, ["en"], 1) == 1.0  # a single language
     with pytest.raises(ConsistencyError, match=r"s = 4 needs 1 ≤ s ≤ the number of languages"):
         consistency(ANSWERS, languages, 4)
@@ -82,3 +83,29 @@ def test_bad_tables() -> None:
         accuracy(ANSWERS, RIGHT, "ru")
     with pytest.raises(ConsistencyError, match="answer different items"):
         agreement({"en": {"1": 0}, "fi": {"2": 0}}, ["en", "fi"])
+
+
+def test_missing_answers_agree_with_nothing_not_even_each_other() -> None:
+    silent: dict[str, dict[str, int | None]] = {
+        language: {"1": None, "2": None} for language in ("en", "fi", "sw")
+    }
+    right = {"1": 0, "2": 1}
+    report = consistency_report(silent, right, ["en", "fi", "sw"], [4, 4], s=2)
+    # by hand: no item is answered, so no subset agrees on any item
+    assert report["consistency"] == 0.0 and report["ac3"] == 0.0
+    assert report["pairwise"] == {
+        a: {b: 1.0 if a == b else 0.0 for b in ("en", "fi", "sw")} for a in ("en", "fi", "sw")
+    }
+    assert report["missing"] == {"en": 2, "fi": 2, "sw": 2}
+    assert report["en_co"] == {"fi": None, "sw": None}
+
+    # one shared answer and one shared silence: only the answered item agrees
+    half: dict[str, dict[str, int | None]] = {"en": {"1": 0, "2": None}, "fi": {"1": 0, "2": None}}
+    assert agreement(half, ["en", "fi"]) == 0.5
+    # a right answer in fi whose English is missing is not "answered the same in English"
+    assert en_co({"en": {"1": None}, "fi": {"1": 0}}, {"1": 0}, "fi") == 0.0
+
+
+def test_the_report_counts_missing_answers_per_language() -> None:
+    report = consistency_report(ANSWERS, RIGHT, ["en", "fi", "sw"], [4] * 4, s=2)
+    assert report["missing"] == {"en": 0, "fi": 0, "sw": 1}

@@ -257,3 +257,75 @@ def test_orders_reach_the_server_swapped() -> None:
     prompts = sorted(str(body["prompt"]) for body in recorder.bodies)
     assert any("Answer1:\nAAAA\nAnswer2:\nB\n" in p for p in prompts)
     assert any("Answer1:\nB\nAnswer2:\nAAAA\n" in p for p in prompts)
+
+
+def test_parse_retries_sample_so_they_can_differ_from_the_greedy_answer() -> None:
+    """Greedy gives 'Answer1' every time; a retry is sampled (seeded) and can give a digit."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        text = "Answer1" if body["temperature"] == 0.0 else "2"
+        return httpx.Response(200, json=openai_response(body, lambda _: text))
+
+    recorder = Recorder(handler)
+
+    async def go() -> list[Outcome]:
+        judge = OpenAIJudge(config(retry_temperature=0.4), transport=httpx.MockTransport(recorder))
+        pair = Pair(id="p", instruction="q", response_a="A", response_b="B")
+        try:
+            return [r.outcome for r in await SideBySide(judge, parse_attempts=3).run([pair])]
+        finally:
+            await judge.aclose()
+
+    assert asyncio.run(go()) == [Outcome.TIE]  # '2' in both orders: each picks its Answer2
+    sent = sorted((body["temperature"], body.get("seed")) for body in recorder.bodies)
+    assert sent == [(0.0, None), (0.0, None), (0.4, 1), (0.4, 1)]
+
+
+def test_logprobs_mode_spends_no_parse_retry() -> None:
+    def nothing_useful(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        answer = openai_response(body, lambda _: "The")
+        answer["choices"][0]["logprobs"]["top_logprobs"] = [{"The": -0.1, "A": -1.0}]
+        return httpx.Response(200, json=answer)
+
+    recorder = Recorder(nothing_useful)
+
+    async def go() -> Outcome:
+        judge = OpenAIJudge(
+            config(mode=JudgeMode.LOGPROBS), transport=httpx.MockTransport(recorder)
+        )
+        pair = Pair(id="p", instruction="q", response_a="A", response_b="B")
+        try:
+            (result,) = await SideBySide(judge, parse_attempts=3).run([pair])
+            return result.outcome
+        finally:
+            await judge.aclose()
+
+    assert asyncio.run(go()) is Outcome.INVALID
+    assert len(recorder.requests) == 2  # one per order: asking again gives the same numbers
+
+
+def test_a_judge_server_that_accepts_but_never_answers_times_out() -> None:
+    """A real socket on loopback that accepts connections and stays silent: the backend's own
+    `timeout_s`, not a fake exception."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+
+        async def go() -> JudgeReply:
+            judge = OpenAIJudge(config(base_url=url, timeout_s=0.2, max_attempts=2))
+            try:
+                return await judge.judge(call())
+            finally:
+                await judge.aclose()
+
+        with pytest.raises(JudgeUnavailableError) as raised:
+            asyncio.run(go())
+    assert f"judge endpoint {url}/completions (model 'judge-model') failed after 2 attempts" in (
+        str(raised.value)
+    )
+    assert "timed out after 0.2 s" in str(raised.value)

@@ -1,4 +1,5 @@
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,58 @@ def test_replay_reproduces_a_recorded_run(tmp_path: Path) -> None:
     missing = Pair(id="99", instruction="q", response_a="x", response_b="y")
     with pytest.raises(ReplayMissingError, match="no 'ab' verdict for pair '99'"):
         asyncio.run(SideBySide(replay).run([missing]))
+
+
+def test_replay_reproduces_a_logprobs_mode_run(tmp_path: Path) -> None:
+    """In logprobs mode the greedy token ('The') is no digit, yet the verdict is the more
+    likely digit: replay must give that verdict back, with its scores, not re-parse 'The'."""
+    import httpx
+
+    from judges.backends.openai import JudgeMode, OpenAIJudge, OpenAIJudgeConfig
+    from judges.verdicts import Verdict
+    from tests.openai_stub import answers_in
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        first, second = answers_in(body["prompt"])
+        one, two = (-1.0, -2.0) if len(first) >= len(second) else (-2.0, -1.0)
+        choice = {
+            "index": 0,
+            "text": "The",
+            "finish_reason": "length",
+            "logprobs": {
+                "tokens": ["The"],
+                "token_logprobs": [-0.1],
+                "top_logprobs": [{"The": -0.1, "1": one, "2": two}],
+            },
+        }
+        return httpx.Response(200, json={"choices": [choice]})
+
+    pairs = [
+        Pair(id=str(i), instruction="q", response_a="a" * i, response_b="bbb") for i in range(1, 6)
+    ]
+    config = OpenAIJudgeConfig(base_url="http://judge.test/v1", model="j", mode=JudgeMode.LOGPROBS)
+    live = OpenAIJudge(config, transport=httpx.MockTransport(handler))
+    recorded_results = asyncio.run(SideBySide(live).run(pairs))
+    recorded = tmp_path / "recorded.jsonl"
+    write_records(recorded, (result_record(r) for r in recorded_results))
+
+    replayed = asyncio.run(SideBySide(ReplayJudge(ReplayJudgeConfig(path=recorded))).run(pairs))
+    # a longer A wins both orders; 'aaa' vs 'bbb' is Answer1 twice: a tie
+    assert [r.outcome for r in replayed] == [Outcome.LOSS, Outcome.LOSS, Outcome.TIE] + [
+        Outcome.WIN
+    ] * 2
+    first = replayed[0].ab
+    assert first is not None
+    assert (first.reply.raw, first.verdict) == ("The", Verdict.SECOND)
+    assert (first.reply.score_1, first.reply.score_2) == (-2.0, -1.0)
+
+
+def test_replay_parses_a_hand_written_record_without_a_verdict(tmp_path: Path) -> None:
+    recorded = tmp_path / "hand.jsonl"
+    recorded.write_text(
+        '{"id": "1", "outcome": "win", "ab": {"raw": " 1\\n"}, "ba": {"raw": "2"}}\n', "utf-8"
+    )
+    pairs = [Pair(id="1", instruction="q", response_a="x", response_b="y")]
+    (result,) = asyncio.run(SideBySide(ReplayJudge(ReplayJudgeConfig(path=recorded))).run(pairs))
+    assert result.outcome is Outcome.WIN

@@ -129,3 +129,62 @@ def test_swapping_a_and_b_mirrors_the_score(responses: list[tuple[str, str]]) ->
     assert forward[0] + backward[0] == pytest.approx(100.0)
     assert forward[1] is not None and backward[2] is not None
     assert forward[1] + backward[2] == pytest.approx(100.0)
+
+
+def test_an_invalid_reply_is_stored_but_asked_again_by_a_later_run(tmp_path: Path) -> None:
+    """A judge that was broken (no verdict) is asked again once fixed; its valid reply
+    replaces the invalid one, and a valid reply is never replaced."""
+    pairs = [pair(0, "long answer", "short")]
+    broken = ScriptedJudge(lambda call: "I cannot decide")
+    first = SideBySide(broken, cache=JudgmentCache(tmp_path / "s.db"), parse_attempts=2)
+    (result,) = asyncio.run(first.run(pairs))
+    assert result.outcome is Outcome.INVALID
+    assert len(broken.calls) == 4 and JudgmentCache(tmp_path / "s.db").count() == 2
+
+    fixed = ScriptedJudge(longer_wins)
+    second = SideBySide(fixed, cache=JudgmentCache(tmp_path / "s.db"))
+    (result,) = asyncio.run(second.run(pairs))
+    assert result.outcome is Outcome.WIN
+    assert (len(fixed.calls), second.counts.cache_hits) == (2, 0)
+
+    never_asked = ScriptedJudge(lambda call: "2")
+    third = SideBySide(never_asked, cache=JudgmentCache(tmp_path / "s.db"))
+    (result,) = asyncio.run(third.run(pairs))
+    assert (result.outcome, never_asked.calls, third.counts.cache_hits) == (Outcome.WIN, [], 2)
+    assert JudgmentCache(tmp_path / "s.db").count() == 2
+
+
+def test_a_judge_whose_retries_cannot_differ_is_asked_once() -> None:
+    judge = ScriptedJudge(lambda call: "neither")
+    judge.retries_differ = False
+    sxs = SideBySide(judge, parse_attempts=5)
+    (result,) = asyncio.run(sxs.run([pair(0, "x", "y")]))
+    assert result.outcome is Outcome.INVALID
+    assert (len(judge.calls), sxs.counts.parse_retries) == (2, 0)
+
+
+def test_retries_are_numbered_for_the_backend() -> None:
+    answers = iter(["?", "1"])
+    judge = ScriptedJudge(lambda call: next(answers) if call.order is Order.AB else "2")
+    asyncio.run(SideBySide(judge, parse_attempts=3, concurrency=1).run([pair(0, "x", "y")]))
+    assert sorted((c.order.value, c.attempt) for c in judge.calls) == [
+        ("ab", 1),
+        ("ab", 2),
+        ("ba", 1),
+    ]
+
+
+def test_empty_responses_are_judged_as_they_are_and_counted_per_side() -> None:
+    judge = ScriptedJudge(longer_wins)
+    pairs = [
+        pair(0, "", "an answer"),
+        pair(1, "an answer", " "),
+        pair(2, "", "\n"),
+        pair(3, "a", "b"),
+    ]
+    results = asyncio.run(SideBySide(judge).run(pairs))
+    assert [r.outcome for r in results] == [Outcome.LOSS, Outcome.WIN, Outcome.TIE, Outcome.TIE]
+    assert len(judge.calls) == 2 * 3  # the two empty responses are identical: no call
+    assert any(call.first == "" for call in judge.calls)  # the judge saw the empty answer
+    summary = summarize([judged_pair(r) for r in results])
+    assert (summary.empty_a, summary.empty_b, summary.identical) == (2, 2, 1)

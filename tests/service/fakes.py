@@ -23,7 +23,10 @@ FAST = RetryPolicy(max_attempts=3, backoff_initial_s=0.0, backoff_max_s=0.0)
 
 
 def answer(model: str, instruction: str) -> str:
-    """What each fake model says: 'good' explains, 'bad' mumbles a length that varies."""
+    """What each fake model says: 'good' explains, 'bad' mumbles a length that varies, 'mute'
+    answers an empty text ('null', whose server sends a null content, says nothing at all)."""
+    if model == "mute":
+        return ""
     if model == "good":
         return f"Answer: {instruction}"
     if model == "bad":
@@ -110,7 +113,10 @@ class Backends:
             instruction = body["messages"][0]["content"]
             self.generations[(body["model"], instruction)] += 1
             text = answer(body["model"], instruction)
-            return httpx.Response(200, json=openai_response(body, lambda _: text))
+            reply = openai_response(body, lambda _: text)
+            if body["model"] == "null":
+                reply["choices"][0]["message"]["content"] = None
+            return httpx.Response(200, json=reply)
         self.judgments[body["prompt"]] += 1
         return httpx.Response(200, json=openai_response(body, prefer_longer))
 
@@ -119,7 +125,8 @@ def write_registry(folder: Path) -> Path:
     path = folder / "models.toml"
     path.write_text(
         f'base_model = "tiny"\nendpoints = ["{GENERATOR}"]\n'
-        '[adapters]\ngood = "adapters/good"\nbad = "adapters/bad"\n',
+        '[adapters]\ngood = "adapters/good"\nbad = "adapters/bad"\n'
+        'mute = "adapters/mute"\nnull = "adapters/null"\n',
         encoding="utf-8",
     )
     return path

@@ -160,6 +160,8 @@ def test_auth_off_and_the_registry_views(client: TestClient) -> None:
         ("base", False),
         ("good", True),
         ("bad", True),
+        ("mute", True),
+        ("null", True),
     ]
     (sample,) = client.get("/v1/eval-sets").json()
     assert sample == {
@@ -203,7 +205,7 @@ def test_judging_given_responses(client: TestClient, backends: Backends) -> None
             422,
             "unknown_model",
             "model_a",
-            "model 'fr' is not in the registry (known: base, good, bad)",
+            "model 'fr' is not in the registry (known: base, good, bad, mute, null)",
         ),
         (
             REQUEST | {"language": "sw"},
@@ -336,6 +338,37 @@ def test_a_backend_that_is_down_fails_the_job_then_a_resubmission_completes(
     assert max(backends.generations.values()) == 1  # what was generated before was kept
 
 
+def test_empty_answers_are_judged_and_counted_per_side(
+    client: TestClient, backends: Backends
+) -> None:
+    job = client.post("/v1/comparisons", json=REQUEST | {"model_b": "mute"}).json()
+    done = wait(client, job["id"], {"done", "failed"})
+    assert done["status"] == "done", done
+    summary = done["summary"]
+    # the fake judge prefers the longer answer: every non-empty answer beats an empty one
+    assert (summary["empty_a"], summary["empty_b"], summary["wins"]) == (0, 12, 12)
+    assert sum(backends.judgments.values()) == 24  # judged as they are, both orders
+    items = client.get(f"/v1/comparisons/{job['id']}/items").json()["items"]
+    assert all(item["response_b"] == "" for item in items)
+
+
+def test_a_null_content_fails_the_job_and_is_never_an_identical_tie(
+    tmp_path: Path, client: TestClient, backends: Backends
+) -> None:
+    request = {"model_a": "mute", "model_b": "null", "language": "es", "item_ids": ["1"]}
+    job = client.post("/v1/comparisons", json=request).json()
+    failed = wait(client, job["id"], {"done", "failed"})
+    assert failed["status"] == "failed", failed
+    assert "model 'null'" in failed["error"] and "content is null" in failed["error"]
+    assert failed["summary"] is None or failed["summary"]["pairs"] == 0
+    assert backends.generations[("null", SPANISH[0])] == 3  # retried: the policy's 3 attempts
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "sxs.db") as db:
+        stored = [row[0] for row in db.execute("select model from generations")]
+    assert stored == ["mute"]  # the empty answer is kept; nothing for the null one
+
+
 def test_health_says_which_backend_is_down(client: TestClient, backends: Backends) -> None:
     backends.down = {"gen.test"}
     health = client.get("/healthz").json()
@@ -360,3 +393,27 @@ def test_judgment_errors_are_4xx_or_502_never_500(client: TestClient, backends: 
     assert client.post("/v1/comparisons", json=text).json()["error"]["field"] == (
         "instructions.0.text"
     )
+
+
+def test_a_resumed_job_that_can_no_longer_run_fails_with_the_message_of_a_new_request(
+    tmp_path: Path,
+) -> None:
+    backends = Backends()
+    backends.delay_s = 0.2  # slow enough that the job is unfinished when the service stops
+    with TestClient(create_app(settings(tmp_path), transport=backends.transport())) as first:
+        job = first.post("/v1/comparisons", json=REQUEST).json()
+        assert job["status"] in ("queued", "running")
+    # the model leaves the registry before the service starts again
+    smaller = tmp_path / "smaller.toml"
+    text = (tmp_path / "models.toml").read_text("utf-8")
+    smaller.write_text(text.replace('bad = "adapters/bad"\n', ""), "utf-8")
+    fresh = Backends()
+    service = create_app(settings(tmp_path, registry=smaller), transport=fresh.transport())
+    with TestClient(service) as second:
+        failed = wait(second, job["id"], {"failed", "done"})
+        new = second.post("/v1/comparisons", json=REQUEST)
+    assert new.status_code == 422
+    assert failed["status"] == "failed"
+    assert failed["error"] == new.json()["error"]["message"]
+    assert failed["error"].startswith("model 'bad' is not in the registry")
+    assert not fresh.judgments

@@ -98,17 +98,21 @@ def test_the_papers_figure_1_reproduces_its_average_column(
 
 def test_bradley_terry_against_hand_computed_values() -> None:
     recipe = MatrixRecipe.model_validate(
-        {"rows": ["a", "b", "base"], "languages": ["es"], "baselines": {"es": "base"}}
+        {"rows": ["a", "b", "c", "base"], "languages": ["es"], "baselines": {"es": "base"}}
     )
     cells = [
         Cell(row="a", language="es", baseline="base", score=75.0, wins=3, losses=1),
         Cell(row="b", language="es", baseline="base", score=50.0, wins=1, ties=2, losses=1),
+        Cell(row="c", language="es", baseline="base", score=200 / 3, wins=1, ties=2),
         Cell(row="base", language="es", baseline="base", diagonal=True, score=50.0),
     ]
     ratings = bradley_terry(MatrixResults(recipe=recipe, cells=cells), alpha=1e-9)["es"]
     # a beat base 3 times out of 4: strength ratio 3, i.e. 400·log10(3) ≈ 190.8 Elo points
     assert ratings["a"] == pytest.approx(ELO_PER_UNIT * 1.0986, abs=1.0)
     assert ratings["b"] == pytest.approx(0.0, abs=1.0)  # even with its baseline
+    # c: 1 win and 2 ties, a tie half a win each way: (1 + 1) / (0 + 1) = 2, ln 2 = 0.6931
+    # (a tie entered as a full win each way would give (1 + 2) / 2, ln 1.5 = 0.4055)
+    assert ratings["c"] == pytest.approx(ELO_PER_UNIT * 0.6931, abs=1.0)
     assert ratings["base"] == 0.0
 
 
