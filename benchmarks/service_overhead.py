@@ -51,9 +51,10 @@ def service_run(folder: Path, count: int) -> tuple[float, float, float]:
     with TestClient(app) as client:
         cpu, wall = time.process_time(), time.perf_counter()
         job = client.post("/v1/comparisons", json=body).json()
+        deadline = time.monotonic() + 600
         while (view := client.get(f"/v1/comparisons/{job['id']}").json())["status"] != "done":
-            if view["status"] == "failed":
-                raise SystemExit(view["error"])
+            if view["status"] in ("failed", "cancelled") or time.monotonic() > deadline:
+                raise SystemExit(f"the job did not finish: {view}")
             time.sleep(0.1)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if view["progress"]["done"] != count:

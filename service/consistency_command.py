@@ -72,6 +72,8 @@ def consistency(
         typer.echo(json.dumps(report))
     else:
         Console().print(_table(report, codes, s))
+        if unanswered := _unanswered(report):
+            typer.echo(unanswered)
         typer.echo(
             f"{answerer.calls} answers asked, {answerer.cache_hits} from the store; "
             f"files: {out / 'consistency.json'}, {figure}"
@@ -95,8 +97,7 @@ async def _answer(
 
 def _table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> Table:
     table = Table(title="accuracy per language, consistency and AC3 (percent)")
-    columns = ("model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}", "no answer")
-    for column in columns:
+    for column in ("model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for model, metrics in report.items():
         table.add_row(
@@ -105,12 +106,15 @@ def _table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> T
             f"{100 * metrics['mean_accuracy']:.1f}",
             f"{100 * metrics['consistency']:.1f}",
             f"{100 * metrics['ac3']:.1f}",
-            _missing(metrics["missing"]),
         )
     return table
 
 
-def _missing(counts: dict[str, int]) -> str:
-    """Items without an answer: '0', or per language where there are any ('fi 2, sw 1')."""
-    shown = [f"{language} {count}" for language, count in counts.items() if count]
-    return ", ".join(shown) or "0"
+def _unanswered(report: dict[str, dict[str, Any]]) -> str:
+    """One line per model with items left unanswered ('fi 2, sw 1'); empty when none."""
+    lines = []
+    for model, metrics in report.items():
+        counts = [f"{language} {n}" for language, n in metrics["missing"].items() if n]
+        if counts:
+            lines.append(f"{model}: no answer (wrong, agrees with nothing) for {', '.join(counts)}")
+    return "\n".join(lines)

@@ -195,6 +195,8 @@ class MatrixClient:
             losses=summary.get("losses", 0),
             invalid=summary.get("invalid", 0),
             identical=summary.get("identical", 0),
+            empty_row=summary.get("empty_a", 0),
+            empty_baseline=summary.get("empty_b", 0),
             off_language=off_language,
             job_id=view["id"],
             error=None if summary.get("score") is not None else "no valid judgment",

@@ -228,7 +228,8 @@ def compare(
 
 def _cell_table(cell: Cell) -> Table:
     table = Table(title=f"{cell.row} vs {cell.baseline} · {cell.language}")
-    for column in ("score", "95% CI", "W / T / L", "invalid", "identical", "off-language"):
+    columns = ("score", "95% CI", "W / T / L", "invalid", "identical", "empty", "off-language")
+    for column in columns:
         table.add_column(column, justify="right")
     interval = "" if cell.ci_low is None else f"[{cell.ci_low:.1f}, {cell.ci_high:.1f}]"
     table.add_row(
@@ -237,6 +238,7 @@ def _cell_table(cell: Cell) -> Table:
         f"{cell.wins} / {cell.ties} / {cell.losses}",
         str(cell.invalid),
         str(cell.identical),
+        f"{cell.empty_row} / {cell.empty_baseline}",
         "" if cell.off_language is None else f"{cell.off_language:.0f}%",
     )
     return table

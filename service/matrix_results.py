@@ -39,6 +39,8 @@ class Cell(BaseModel):
     losses: int = 0
     invalid: int = 0
     identical: int = 0
+    empty_row: int = Field(default=0, description="items the row model answered empty")
+    empty_baseline: int = Field(default=0, description="items the baseline answered empty")
     off_language: float | None = Field(
         default=None, description="share of the row's responses not in the language, percent"
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,6 @@ from generators.registry import load_registry
 from judges.backends.openai import JudgeMode, OpenAIJudge, OpenAIJudgeConfig
 from judges.pairs import Pair
 from judges.sxs import PairResult, SideBySide
-from judges.verdicts import Verdict
 from tests.loopback import free_port
 from tests.vllm_stack import (
     SXS,
@@ -147,7 +147,7 @@ def test_a_seeded_request_sent_alone_reproduces(stack: Stack) -> None:
     assert complete(stack, "es", seed=11) == complete(stack, "es", seed=11)
 
 
-def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack) -> None:
+def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack, tmp_path: Path) -> None:
     def generate() -> dict[str, object]:
         result = subprocess.run(
             [
@@ -161,9 +161,9 @@ def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack) -> None:
                 "-r",
                 str(stack.registry),
                 "--db",
-                str(stack.folder / "sxs.db"),
+                str(tmp_path / "sxs.db"),
                 "--out",
-                str(stack.folder / "fi.es.jsonl"),
+                str(tmp_path / "fi.es.jsonl"),
                 "--json",
             ],
             capture_output=True,
@@ -176,34 +176,74 @@ def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack) -> None:
     first, second = generate(), generate()
     assert (first["generated"], first["cache_hits"]) == (4, 0)
     assert (second["generated"], second["cache_hits"]) == (0, 4)
-    rows = [json.loads(line) for line in (stack.folder / "fi.es.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "fi.es.jsonl").read_text().splitlines()]
     assert [row["id"] for row in rows] == ["1", "2", "3", "4"]
     assert all(row["response"] and row["cached"] for row in rows)
+    assert GenerationCache(tmp_path / "sxs.db").count() == 4  # the generations survive
+
+
+def hf_top(model: Any, tokenizer: Any, input_ids: Any, k: int = 25) -> list[tuple[str, float]]:
+    """The next token's k most likely (decoded text, log-probability), by transformers."""
+    import torch
+
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([input_ids])).logits[0, -1]
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    values, ids = torch.topk(logprobs, k)
+    return [(tokenizer.decode([int(i)]), float(v)) for v, i in zip(values, ids, strict=True)]
+
+
+def expected_pick(top: list[tuple[str, float]], labels: Iterable[str]) -> str | None:
+    """The label vLLM's top 20 must make win: the most likely label among the 20 most likely
+    tokens (text compared stripped); None when no label is there; UNSURE when a label sits
+    within 1e-3 of the 20th token's log-probability (float noise could move it in or out)."""
+    cut, wanted = top[19][1], set(labels)
+    best: dict[str, float] = {}
+    for text, logprob in top:
+        label = text.strip()
+        if label in wanted and logprob > best.get(label, float("-inf")):
+            best[label] = logprob
+    if any(abs(logprob - cut) < 1e-3 for logprob in best.values()):
+        return UNSURE
+    inside = {label: lp for label, lp in best.items() if lp > cut}
+    return max(inside, key=lambda label: inside[label]) if inside else None
+
+
+UNSURE = "unsure"
 
 
 def test_the_same_server_judges_a_pair_in_logprobs_mode(stack: Stack) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from judges.prompts import PAPER_TEMPLATE
+
+    pair = Pair(id="p", instruction="Say hi.", response_a="Hello!", response_b="Bye.")
+
     async def judge() -> list[PairResult]:
         config = OpenAIJudgeConfig(base_url=stack.url, model="base", mode=JudgeMode.LOGPROBS)
         judge = OpenAIJudge(config)
-        pair = Pair(id="p", instruction="Say hi.", response_a="Hello!", response_b="Bye.")
         try:
             return await SideBySide(judge).run([pair])
         finally:
             await judge.aclose()
 
     (result,) = asyncio.run(judge())
-    for call in (result.ab, result.ba):
+    tokenizer = AutoTokenizer.from_pretrained(stack.folder / "base")
+    model = AutoModelForCausalLM.from_pretrained(stack.folder / "base")
+    shown = {"ab": ("Hello!", "Bye."), "ba": ("Bye.", "Hello!")}
+    for order, call in (("ab", result.ab), ("ba", result.ba)):
         assert call is not None
-        reply = call.reply
-        assert isinstance(reply.raw, str)
-        scores = (reply.score_1, reply.score_2)
-        if reply.verdict is not None:
-            # the verdict is the more likely digit among the top log-probabilities
-            one = float("-inf") if scores[0] is None else scores[0]
-            two = float("-inf") if scores[1] is None else scores[1]
-            assert reply.verdict is (Verdict.FIRST if one > two else Verdict.SECOND)
-        else:
-            assert scores[0] == scores[1]  # neither digit among the top tokens, or a dead heat
+        prompt = PAPER_TEMPLATE.render(pair.instruction, *shown[order])
+        ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        top = hf_top(model, tokenizer, ids)
+        expected = expected_pick(top, ("1", "2"))
+        if expected is UNSURE:
+            continue
+        assert (call.verdict.value if call.verdict else None) == expected, (order, top[:20])
+        digits = dict((text.strip(), lp) for text, lp in reversed(top) if text.strip() in "12")
+        for served, digit in ((call.reply.score_1, "1"), (call.reply.score_2, "2")):
+            if served is not None:
+                assert abs(served - digits[digit]) < 2e-3, (digit, served, digits)
 
 
 def test_faults_name_the_model_and_endpoint(stack: Stack) -> None:
@@ -227,27 +267,35 @@ async def generate_one(generator: Generator, model: str) -> None:
 def test_an_adapter_added_later_is_loaded_at_run_time(stack: Stack) -> None:
     base = stack.folder / "base"
     build_adapter(base, stack.folder / "adapters" / "it", seed=9)
-    with stack.registry.open("a", encoding="utf-8") as registry:
-        registry.write(f'it = "{stack.folder / "adapters" / "it"}"\n')
-    result = subprocess.run(
-        [str(SXS), "generators", "sync", "-r", str(stack.registry)],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    # a registry of its own beside the shared one (same relative paths), which stays as it is
+    registry = stack.folder / "models-with-it.toml"
+    registry.write_text(
+        stack.registry.read_text("utf-8") + f'it = "{stack.folder / "adapters" / "it"}"\n', "utf-8"
     )
-    assert result.returncode == 0, result.stderr
-    assert "loaded it" in result.stdout
+    try:
+        result = subprocess.run(
+            [str(SXS), "generators", "sync", "-r", str(registry)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "loaded it" in result.stdout
+        listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}
+        assert "it" in listed
+        assert complete(stack, "it")
+    finally:  # the engine serves what the shared registry lists again
+        httpx.post(f"{stack.url}/unload_lora_adapter", json={"lora_name": "it"}, timeout=30)
     listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}
-    assert "it" in listed
-    assert complete(stack, "it")
+    assert listed == {"base", "es", "fi"}
 
 
-def test_generations_survive_in_the_store(stack: Stack) -> None:
-    cache = GenerationCache(stack.folder / "sxs.db")
-    assert cache.count() >= 4
+def test_the_tiny_model_answers_the_mcq_sample_in_every_language(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-
-def test_the_tiny_model_answers_the_mcq_sample_in_every_language(stack: Stack) -> None:
     from generators.mcq_client import McqAnswerer, McqRequest
     from generators.mcq_sets import LETTERS, read_mcq_set
     from service.settings import SAMPLE_MCQ_SET
@@ -262,7 +310,7 @@ def test_the_tiny_model_answers_the_mcq_sample_in_every_language(stack: Stack) -
     ]
 
     async def run() -> tuple[list[int | None], list[dict[str, float]], int, int]:
-        answerer = McqAnswerer(registry, stack.folder / "sxs.db", concurrency=16)
+        answerer = McqAnswerer(registry, tmp_path / "sxs.db", concurrency=16)
         try:
             answers = await answerer.answer(requests)
         finally:
@@ -276,11 +324,28 @@ def test_the_tiny_model_answers_the_mcq_sample_in_every_language(stack: Stack) -
 
     choices, logprobs, calls, hits = asyncio.run(run())
     assert (calls, hits) == (len(requests), 0) == (2 * 31 * 4, 0)
-    for choice, letters in zip(choices, logprobs, strict=True):
+    # what transformers (and peft for the adapter) compute for each prompt, independently
+    tokenizer = AutoTokenizer.from_pretrained(stack.folder / "base")
+    base = AutoModelForCausalLM.from_pretrained(stack.folder / "base")
+    models: dict[str, Any] = {"base": base}
+    models["fi"] = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(stack.folder / "base"),
+        str(stack.folder / "runs" / "fi" / "adapter"),
+    )
+    compared = 0
+    for request, choice, letters in zip(requests, choices, logprobs, strict=True):
         assert set(letters) <= set(LETTERS[:4])
-        if letters:  # the answer is the most likely letter among the top tokens
-            assert choice == LETTERS.index(max(letters, key=lambda k: letters[k]))
-        else:
-            assert choice is None
+        ids = tokenizer.apply_chat_template(
+            [{"role": "user", "content": request.item.prompt(request.language)}],
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=False,
+        )
+        expected = expected_pick(hf_top(models[request.model], tokenizer, ids), LETTERS[:4])
+        if expected is UNSURE:
+            continue
+        compared += 1
+        assert choice == (None if expected is None else LETTERS.index(expected)), request
+    assert compared >= 0.9 * len(requests)
     again, _, calls, hits = asyncio.run(run())
     assert again == choices and (calls, hits) == (0, len(requests))

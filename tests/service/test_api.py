@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from generators.eval_sets import read_eval_set
 from service.app import create_app
 from service.settings import SAMPLE_EVAL_SET
+from tests.polling import poll
 from tests.service.fakes import Backends, expected_outcome, settings
 
 SPANISH = [item.text["es"] for item in read_eval_set(SAMPLE_EVAL_SET)]
@@ -33,13 +34,14 @@ def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
 
 
 def wait(client: TestClient, job_id: str, until: set[str], timeout_s: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        view = client.get(f"/v1/comparisons/{job_id}").json()
-        if view["status"] in until:
-            return dict(view)
-        time.sleep(0.02)
-    raise AssertionError(f"comparison {job_id} never reached {until}: {view}")
+    return dict(
+        poll(
+            lambda: client.get(f"/v1/comparisons/{job_id}").json(),
+            lambda view: view["status"] in until,
+            timeout_s=timeout_s,
+            what=f"comparison {job_id} in {sorted(until)}",
+        )
+    )
 
 
 def expected_score(instructions: list[str]) -> float:
@@ -122,10 +124,12 @@ def test_cancel_then_resubmit_resumes(tmp_path: Path, backends: Backends) -> Non
 def cancel_then_resume(client: TestClient, backends: Backends) -> None:
     backends.delay_s = 0.05
     job = client.post("/v1/comparisons", json=REQUEST).json()
-    deadline = time.monotonic() + 20
-    while client.get(f"/v1/comparisons/{job['id']}").json()["progress"]["done"] < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    poll(
+        lambda: client.get(f"/v1/comparisons/{job['id']}").json(),
+        lambda view: view["progress"]["done"] >= 2,
+        timeout_s=20,
+        what="2 items done",
+    )
     cancelled = client.delete(f"/v1/comparisons/{job['id']}").json()
     assert cancelled["status"] == "cancelled"
     kept = cancelled["progress"]["done"]

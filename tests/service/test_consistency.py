@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,36 +16,77 @@ from starlette.routing import Route
 from typer.testing import CliRunner
 
 from generators.mcq_sets import read_mcq_set
-from judges.consistency import consistency_report
 from service.app import create_app
 from service.cli import app
 from service.settings import SAMPLE_MCQ_SET
 from tests.loopback import serving
 from tests.openai_stub import openai_response
+from tests.polling import poll
 from tests.service.fakes import Backends, mcq_letter, settings
 
 SAMPLE = read_mcq_set(SAMPLE_MCQ_SET)
 LANGUAGES = ["en", "es", "fi", "ru"]
 
 
-def expected_report(model: str, s: int = 3, reference: float | None = None) -> dict[str, Any]:
-    """The metrics of the fake model's answers, computed straight from the set."""
-    table: dict[str, dict[str, int | None]] = {
+def expected_good(s: int, reference: float | None = None) -> dict[str, Any]:
+    """The fake 'good' model's metrics, derived by hand: right in en and es, and in fi and ru
+    the option after the right one (so wrong, and wrong the same way in both)."""
+    same = {("en", "es"), ("fi", "ru")}
+    pairwise = {
+        a: {b: 1.0 if a == b or (a, b) in same or (b, a) in same else 0.0 for b in LANGUAGES}
+        for a in LANGUAGES
+    }
+    # s = 2: of the 6 pairs, en-es and fi-ru agree on every item; s = 3: no triple agrees
+    consistency = {2: 2 / 6, 3: 0.0}[s]
+    report: dict[str, Any] = {
+        "accuracy": {"en": 1.0, "es": 1.0, "fi": 0.0, "ru": 0.0},
+        "mean_accuracy": 0.5,
+        "s": s,
+        "consistency": pytest.approx(consistency),
+        "ac3": pytest.approx({2: 2 * 0.5 * (1 / 3) / (0.5 + 1 / 3), 3: 0.0}[s]),
+        "pairwise": pairwise,
+        "chance_accuracy": 0.25,
+        "missing": {"en": 0, "es": 0, "fi": 0, "ru": 0},
+        "en_co": {"es": 1.0, "fi": None, "ru": None},  # nothing right in fi, ru
+        "xrr": {"es": 0.75, "fi": 0.0, "ru": 0.0},  # max(both right / right in en − 1/4, 0)
+    }
+    if reference is not None:
+        ra = (1 - 0.25) / (reference - 0.25)
+        report["rescaled_accuracy"] = pytest.approx({"en": ra, "es": ra, "fi": 0.0, "ru": 0.0})
+    return report
+
+
+def expected_hashed(model: str, s: int) -> tuple[dict[str, float], float]:
+    """Accuracy per language and Consistency_s of a model answering by the fake's hash rule,
+    counted here straight from the set."""
+    from itertools import combinations
+
+    picks = {
         language: {
             item.id: "ABCD".index(mcq_letter(model, item.prompt(language))) for item in SAMPLE.items
         }
         for language in LANGUAGES
     }
     right = {item.id: item.right for item in SAMPLE.items}
-    counts = [4] * len(SAMPLE.items)
-    report = consistency_report(table, right, LANGUAGES, counts, s, reference)
-    return dict(json.loads(json.dumps(report)))
+    n = len(SAMPLE.items)
+    accuracy = {
+        language: sum(picks[language][i] == right[i] for i in right) / n for language in LANGUAGES
+    }
+    subsets = list(combinations(LANGUAGES, s))
+    agreeing = [sum(len({picks[lang][i] for lang in subset}) == 1 for i in right) / n
+                for subset in subsets]  # fmt: skip
+    return accuracy, sum(agreeing) / len(subsets)
 
 
 def mcq_server() -> Starlette:
     async def complete(request: Request) -> JSONResponse:
         body = await request.json()
-        letter = mcq_letter(body["model"], body["messages"][-1]["content"])
+        # 'mute' answers a word: no option letter among its top tokens
+        letter = (
+            "The"
+            if body["model"] == "mute"
+            else mcq_letter(body["model"], body["messages"][-1]["content"])
+        )
         return JSONResponse(openai_response(body, lambda _: letter))
 
     return Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
@@ -69,14 +109,38 @@ def test_the_cli_reports_every_metric_and_reruns_from_the_store(tmp_path: Path) 
         second = CliRunner().invoke(app, args)
         assert f"0 answers asked, {4 * 31 * 2} from the store" in second.output
     report = json.loads((tmp_path / "out" / "consistency.json").read_text("utf-8"))
-    assert report["good"] == expected_report("good", reference=0.9)
-    assert report["bad"] == expected_report("bad", reference=0.9)
+    assert report["good"] == expected_good(3, reference=0.9)
+    accuracy, consistency = expected_hashed("bad", 3)
+    assert report["bad"]["accuracy"] == pytest.approx(accuracy)
+    assert report["bad"]["consistency"] == pytest.approx(consistency)
     # 'good' is right in en and es only: accuracy 100 / 100 / 0 / 0
     assert report["good"]["accuracy"] == {"en": 1.0, "es": 1.0, "fi": 0.0, "ru": 0.0}
     assert report["good"]["pairwise"]["fi"]["ru"] == 1.0  # wrong the same way
     assert report["good"]["en_co"]["es"] == 1.0 and report["good"]["en_co"]["fi"] is None
     assert (tmp_path / "out" / "pairwise_consistency.png").stat().st_size > 0
     assert "Consistency_3" in first.output
+
+
+def test_a_model_that_never_answers_is_neither_right_nor_consistent(tmp_path: Path) -> None:
+    with serving(mcq_server()) as url:
+        (tmp_path / "models.toml").write_text(
+            f'base_model = "tiny"\nendpoints = ["{url}"]\n[adapters]\nmute = "m"\n', "utf-8"
+        )
+        result = CliRunner().invoke(
+            app,
+            [
+                *("consistency", "--models", "mute", "--set", str(SAMPLE_MCQ_SET), "--s", "2"),
+                *("-r", str(tmp_path / "models.toml"), "--db", str(tmp_path / "sxs.db")),
+                *("--out", str(tmp_path / "out")),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "mute: no answer (wrong, agrees with nothing) for en 31, es 31, fi 31, ru 31" in (
+        result.output
+    )
+    report = json.loads((tmp_path / "out" / "consistency.json").read_text("utf-8"))["mute"]
+    assert (report["consistency"], report["ac3"], report["mean_accuracy"]) == (0.0, 0.0, 0.0)
+    assert report["missing"] == {language: 31 for language in LANGUAGES}
 
 
 @pytest.mark.parametrize(
@@ -118,13 +182,14 @@ def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
 
 
 def wait(client: TestClient, job_id: str, until: set[str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        view = client.get(f"/v1/consistency/{job_id}").json()
-        if view["status"] in until:
-            return dict(view)
-        time.sleep(0.02)
-    raise AssertionError(view)
+    return dict(
+        poll(
+            lambda: client.get(f"/v1/consistency/{job_id}").json(),
+            lambda view: view["status"] in until,
+            timeout_s=30,
+            what=f"consistency job {job_id} in {sorted(until)}",
+        )
+    )
 
 
 REQUEST = {"models": ["good", "bad"], "s": 2}
@@ -138,8 +203,12 @@ def test_a_consistency_job_is_durable_idempotent_and_resumable(
     assert submitted.status_code == 202, submitted.text
     job = submitted.json()
     assert job["progress"]["total"] == 2 * 31
-    while client.get(f"/v1/consistency/{job['id']}").json()["progress"]["done"] < 10:
-        time.sleep(0.01)
+    poll(
+        lambda: client.get(f"/v1/consistency/{job['id']}").json(),
+        lambda view: view["progress"]["done"] >= 10,
+        timeout_s=30,
+        what="10 units answered",
+    )
     backends.down = {"gen.test"}
     failed = wait(client, job["id"], {"failed"})
     assert "gen.test" in failed["error"]
@@ -155,8 +224,10 @@ def test_a_consistency_job_is_durable_idempotent_and_resumable(
     # resumed: the stored units were not asked again (only requests in flight at the failure)
     assert sum(backends.mcq.values()) - asked_before <= (62 - done_before) * 4 + 8
     assert max(backends.mcq.values()) <= 2
-    assert done["report"]["good"] == expected_report("good", s=2)
-    assert done["report"]["bad"] == expected_report("bad", s=2)
+    assert done["report"]["good"] == expected_good(2)
+    accuracy, consistency = expected_hashed("bad", 2)
+    assert done["report"]["bad"]["accuracy"] == pytest.approx(accuracy)
+    assert done["report"]["bad"]["consistency"] == pytest.approx(consistency)
 
     asked = sum(backends.mcq.values())
     repeat = client.post("/v1/consistency", json=REQUEST)

@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from tests.loopback import free_port, serving
+from tests.polling import poll
 from tests.service.fakes import Backends, answer, expected_outcome, settings
 from tests.service.live import Log, counting_judge, generator_app, start_service, write_config
 
@@ -41,10 +41,11 @@ def test_killed_mid_job_the_service_resumes_without_judging_anything_twice(
         service = start_service(config, tmp_path, port)
         base = f"http://127.0.0.1:{port}/v1"
         job = httpx.post(f"{base}/comparisons", json=REQUEST, timeout=10).json()
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{base}/comparisons/{job['id']}").json()["progress"]["done"] < 15:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        poll(
+            lambda: httpx.get(f"{base}/comparisons/{job['id']}").json(),
+            lambda view: view["progress"]["done"] >= 15,
+            what="15 items done before the kill",
+        )
         os.killpg(service.pid, signal.SIGKILL)
         service.wait(timeout=10)
         before = stored_items(tmp_path / "sxs.db", job["id"])
@@ -52,15 +53,17 @@ def test_killed_mid_job_the_service_resumes_without_judging_anything_twice(
 
         service = start_service(config, tmp_path, port)
         try:
-            deadline = time.monotonic() + 60
-            while (view := httpx.get(f"{base}/comparisons/{job['id']}").json())["status"] != "done":
-                assert view["status"] in ("queued", "running"), view
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            view = poll(
+                lambda: httpx.get(f"{base}/comparisons/{job['id']}").json(),
+                lambda view: view["status"] not in ("queued", "running"),
+                interval_s=0.05,
+                what="the resumed job's end",
+            )
         finally:
             os.killpg(service.pid, signal.SIGTERM)
             service.wait(timeout=30)
 
+    assert view["status"] == "done", view
     assert view["progress"] == {"done": 60, "total": 60}
     # nothing finished before the kill was generated or judged again
     texts = {item["id"]: item["text"] for item in INSTRUCTIONS}
@@ -82,7 +85,11 @@ def test_killed_mid_job_the_service_resumes_without_judging_anything_twice(
     uninterrupted = create_app(settings(tmp_path / "fresh"), transport=Backends().transport())
     with TestClient(uninterrupted) as client:
         fresh = client.post("/v1/comparisons", json=REQUEST).json()
-        while (result := client.get(f"/v1/comparisons/{fresh['id']}").json())["status"] != "done":
-            time.sleep(0.02)
+        result = poll(
+            lambda: client.get(f"/v1/comparisons/{fresh['id']}").json(),
+            lambda view: view["status"] not in ("queued", "running"),
+            what="the uninterrupted job's end",
+        )
+    assert result["status"] == "done", result
     assert result["summary"] == view["summary"]
     assert json.loads(json.dumps(result["summary"]))["pairs"] == 60

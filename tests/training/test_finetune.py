@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,17 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_train_one_mixture_and_register_it(workspace: Path) -> None:
+@dataclass(frozen=True)
+class Trained:
+    """The `fi` adapter trained once by `sxs train` for the tests of this module."""
+
+    run: Path
+    args: list[str]
+    output: str
+
+
+@pytest.fixture(scope="module")
+def trained(workspace: Path) -> Trained:
     run = workspace / "runs" / "fi"
     args = [
         "train",
@@ -71,6 +82,12 @@ def test_train_one_mixture_and_register_it(workspace: Path) -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
+    return Trained(run, args, result.output)
+
+
+def test_train_one_mixture_and_register_it(workspace: Path, trained: Trained) -> None:
+    run, args = trained.run, trained.args
+    assert f"{workspace / 'models.toml'}: added adapter fi" in trained.output
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["complete"] is True
     assert manifest["last_loss"] < 0.3 * manifest["first_loss"]  # it learns
@@ -93,14 +110,12 @@ def test_train_one_mixture_and_register_it(workspace: Path) -> None:
     assert "added adapter" not in again.output
 
 
-def test_the_adapter_reloads_and_changes_the_model(workspace: Path) -> None:
+def test_the_adapter_reloads_and_changes_the_model(workspace: Path, trained: Trained) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    run = workspace / "runs" / "fi"
-    if not (run / "adapter").exists():
-        pytest.skip("needs test_train_one_mixture_and_register_it")
+    run = trained.run
     tokenizer = AutoTokenizer.from_pretrained(workspace / "base")
     prompt = tokenizer.apply_chat_template(
         [{"role": "user", "content": "Kerro numero 7."}],
