@@ -25,15 +25,15 @@ from judges.backends.factory import build_judge
 from judges.cache import JudgmentCache
 from judges.errors import JudgeError, MissingReferenceError
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
-from service.api_errors import ApiError
-from service.comparisons import Comparisons, EvalSet, load_eval_sets
-from service.consistency_jobs import KIND as CONSISTENCY
-from service.consistency_jobs import ConsistencyJobs
-from service.jobs import COMPARISON, JobManager
-from service.metrics import Metrics
-from service.request_errors import NotRegisteredError, RequestError
+from service.api.errors import ApiError
+from service.jobs.comparisons import Comparisons, EvalSet, load_eval_sets
+from service.jobs.consistency import KIND as CONSISTENCY
+from service.jobs.consistency import ConsistencyJobs
+from service.jobs.errors import NotRegisteredError, RequestError
+from service.jobs.manager import COMPARISON, JobManager
+from service.jobs.metrics import Metrics
+from service.jobs.store import JobStore
 from service.settings import ServiceSettings
-from service.store import JobStore
 
 log = logging.getLogger("sxs.service")
 
@@ -131,7 +131,7 @@ def create_app(
     settings: ServiceSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
     """The API app for `settings`."""
-    from service import routes
+    from service.api import routes
 
     service = build_service(settings, transport)
 

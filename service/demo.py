@@ -22,8 +22,8 @@ from generators.registry import load_registry
 from generators.server import VLLMServer, find_vllm_python
 from generators.vllm_command import Device, vllm_command, vllm_environment
 from service.background import free_port, serving_in_background
-from service.matrix_recipe import MatrixRecipe, RowSpec
-from service.matrix_results import MatrixResults
+from service.matrix.recipe import MatrixRecipe, RowSpec
+from service.matrix.results import MatrixResults
 from service.settings import PROJECT_ROOT, ServiceSettings
 from training.mixtures import Mixture, monolingual, uniform, write_mixture
 from training.parallel import ParallelSet, load_parallel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from judges.consistency import (
+from judges.mcq_metrics import (
     ConsistencyError,
     ac3,
     accuracy,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.matrix_results import load_results
+from service.matrix.results import load_results
 from tests.vllm_stack import require_vllm
 
 pytestmark = pytest.mark.vllm

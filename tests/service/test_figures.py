@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.figures import sweep_series
-from service.matrix_recipe import MatrixRecipe
-from service.matrix_results import Cell, MatrixResults, load_results, save_results
-from service.ratings import ELO_PER_UNIT, bradley_terry
-from service.response_language import language_of, off_language_share
+from service.matrix.recipe import MatrixRecipe
+from service.matrix.response_language import language_of, off_language_share
+from service.matrix.results import Cell, MatrixResults, load_results, save_results
+from service.reports.figures import sweep_series
+from service.reports.ratings import ELO_PER_UNIT, bradley_terry
 
 LANGUAGES = ["en", "es", "fi", "zh"]
 BASELINES = {lang: f"mono-{lang}" for lang in LANGUAGES}

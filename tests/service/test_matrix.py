@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.matrix_results import load_results
+from service.matrix.results import load_results
 from service.settings import SAMPLE_EVAL_SET
 from tests.loopback import free_port, serving
 from tests.service.fakes import answer, expected_outcome

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.matrix_recipe import RecipeError, load_recipe, parse_baselines, validate_recipe
-from service.mixture_commands import Family, family_mixtures
+from service.cli.mixtures import Family, family_mixtures
+from service.matrix.recipe import RecipeError, load_recipe, parse_baselines, validate_recipe
 from tests.training.test_mixtures import synthetic
 from training.languages import MAIN, P_SWEEP, SLAVIC, TABLE4_PERMUTATIONS
 

@@ -13,11 +13,8 @@ from judges.pairs import Pair
 from judges.results import result_record
 from judges.statistics import Summary
 from judges.sxs import SideBySide
-from service.api_errors import ApiError, not_found
-from service.app import Service
-from service.consistency_jobs import KIND as CONSISTENCY
-from service.jobs import COMPARISON, job_kind
-from service.schemas import (
+from service.api.errors import ApiError, not_found
+from service.api.schemas import (
     CallView,
     ComparisonRequest,
     ComparisonView,
@@ -34,7 +31,10 @@ from service.schemas import (
     ModelView,
     Progress,
 )
-from service.store import Job
+from service.app import Service
+from service.jobs.consistency import KIND as CONSISTENCY
+from service.jobs.manager import COMPARISON, job_kind
+from service.jobs.store import Job
 
 __all__ = ["ErrorBody", "router"]
 

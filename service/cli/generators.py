@@ -27,8 +27,8 @@ from generators.server import (
     sync_adapters,
 )
 from generators.vllm_command import Device, vllm_command, vllm_environment
-from service.progress import progress_bar
-from service.user_errors import user_errors
+from service.cli.console import progress_bar
+from service.cli.errors import user_errors
 
 generators_app = typer.Typer(
     help="Serve the base model and its LoRA adapters from one vLLM engine.",

@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from service.matrix_results import MatrixResults
+from service.matrix.results import MatrixResults
 
 COLOURS = "RdYlGn"
 

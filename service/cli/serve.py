@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
 from service.settings import SettingsError, load_settings
-from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
 
 
 def serve(

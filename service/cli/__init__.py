@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from service import (
-    consistency_command,
-    demo_command,
-    generator_commands,
-    judge_commands,
-    matrix_commands,
-    mixture_commands,
-    serve_command,
-    train_command,
-    translate_command,
-)
+from service.cli import consistency as consistency_command
+from service.cli import demo as demo_command
+from service.cli import generators as generator_commands
+from service.cli import judge as judge_commands
+from service.cli import matrix as matrix_commands
+from service.cli import mixtures as mixture_commands
+from service.cli import serve as serve_command
+from service.cli import train as train_command
+from service.cli import translate as translate_command
 
 app = typer.Typer(
     name="sxs",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from service.matrix_results import MatrixResults
+from service.matrix.results import MatrixResults
 
 ELO_PER_UNIT = 400 / math.log(10)
 

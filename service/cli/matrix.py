@@ -13,24 +13,24 @@ from rich.table import Table
 
 from common.errors import InputFileError
 from common.files import write_text_atomically
-from service.figures import bilingual, heatmap, sweep
-from service.matrix_client import CellProgress, MatrixClient, MatrixError
-from service.matrix_recipe import (
+from service.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, fail
+from service.matrix.client import CellProgress, MatrixClient, MatrixError
+from service.matrix.recipe import (
     MatrixRecipe,
     RecipeError,
     load_recipe,
     parse_baselines,
     validate_recipe,
 )
-from service.matrix_results import (
+from service.matrix.results import (
     Cell,
     MatrixResults,
     load_results,
     markdown_table,
     save_results,
 )
-from service.ratings import bradley_terry, ratings_markdown
-from service.user_errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, fail
+from service.reports.figures import bilingual, heatmap, sweep
+from service.reports.ratings import bradley_terry, ratings_markdown
 
 ServerOption = Annotated[
     str, typer.Option(envvar="SXS_SERVER", help="the comparison service (sxs serve)")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import InputFileError
 from common.files import write_text_atomically
-from service.matrix_recipe import MatrixRecipe, RowSpec
+from service.matrix.recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
 

@@ -18,16 +18,16 @@ from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
-from service.consistency_runs import (
+from service.api.schemas import ConsistencyRequest
+from service.jobs.consistency_runs import (
     ConsistencyRequestError,
     ItemAnswers,
     answer_items,
     check_run,
     reports,
 )
-from service.request_errors import NotRegisteredError, UnservableRequestError
-from service.schemas import ConsistencyRequest
-from service.store import Job, JobStore
+from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.store import Job, JobStore
 
 KIND = "consistency"
 

@@ -1,5 +1,5 @@
 """Cross-lingual consistency runs: every model answers every item in every language, then the
-metrics of `judges.consistency` per model. Shared by `sxs consistency` and the service's
+metrics of `judges.mcq_metrics` per model. Shared by `sxs consistency` and the service's
 consistency jobs (durable per (model, item): a resumed job asks only for what is missing).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from common.concurrency import bounded_map
 from generators.mcq_client import McqAnswer, McqAnswerer, McqRequest
 from generators.mcq_sets import McqItem, McqSet
-from judges.consistency import ConsistencyError, chance_accuracy, consistency_report
+from judges.mcq_metrics import ConsistencyError, chance_accuracy, consistency_report
 
 
 class ConsistencyRequestError(ValueError):

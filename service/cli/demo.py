@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from service.cli.errors import EXIT_FAILED, fail, user_errors
+from service.cli.matrix import render
 from service.demo import (
     JUDGE_NOTE,
     DemoPlan,
@@ -19,11 +21,9 @@ from service.demo import (
     prepare_models,
     recipe_for,
 )
-from service.matrix_client import MatrixClient, MatrixError
-from service.matrix_commands import render
-from service.matrix_recipe import MatrixRecipe
-from service.matrix_results import Cell, MatrixResults, markdown_table
-from service.user_errors import EXIT_FAILED, fail, user_errors
+from service.matrix.client import MatrixClient, MatrixError
+from service.matrix.recipe import MatrixRecipe
+from service.matrix.results import Cell, MatrixResults, markdown_table
 
 
 def demo(

@@ -10,8 +10,8 @@ import typer
 from pydantic import ValidationError
 
 from common.jsonl import write_records
-from service.progress import progress_bar
-from service.user_errors import EXIT_BAD_INPUT, EXIT_FAILED, fail, setting_problem, user_errors
+from service.cli.console import progress_bar
+from service.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, fail, setting_problem, user_errors
 from training.translate import (
     TextToTranslate,
     Translated,

@@ -15,15 +15,15 @@ from common.files import write_text_atomically
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import read_mcq_set
 from generators.registry import load_registry
-from service.consistency_runs import (
+from service.cli.console import progress_bar
+from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
+from service.jobs.consistency_runs import (
     ConsistencyRequestError,
     ItemAnswers,
     answer_items,
     check_run,
     reports,
 )
-from service.progress import progress_bar
-from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
 
 
 def consistency(
@@ -65,7 +65,7 @@ def consistency(
         records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))
     report = reports(records, mcq_set, codes, s, reference_accuracy)
     write_text_atomically(out / "consistency.json", json.dumps(report, indent=2))
-    from service.figures import pairwise_heatmap
+    from service.reports.figures import pairwise_heatmap
 
     figure = pairwise_heatmap(report, codes, out / "pairwise_consistency.png")
     if as_json:

@@ -9,8 +9,8 @@ import typer
 from pydantic import ValidationError
 
 from common.errors import first_problem
-from service.progress import progress_bar
-from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
+from service.cli.console import progress_bar
+from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
 
 
 def train(

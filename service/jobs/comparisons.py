@@ -30,9 +30,9 @@ from judges.prompts import JudgeTemplate
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
-from service.request_errors import NotRegisteredError, UnservableRequestError
-from service.schemas import ComparisonRequest
-from service.store import Job, JobStore
+from service.api.schemas import ComparisonRequest
+from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.store import Job, JobStore
 
 
 @dataclass(frozen=True, slots=True)

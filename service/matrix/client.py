@@ -20,9 +20,9 @@ import httpx
 from common.concurrency import bounded_map
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.openai_http import OpenAIHttp, RetryPolicy
-from service.matrix_recipe import MatrixRecipe
-from service.matrix_results import DIAGONAL_SCORE, Cell, MatrixResults
-from service.response_language import off_language_share
+from service.matrix.recipe import MatrixRecipe
+from service.matrix.response_language import off_language_share
+from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
 
 ITEMS_PAGE = 1000
 MAX_POLL_FAILURES = 60

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.user_errors import EXIT_BAD_INPUT, fail, user_errors
+from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
 from training.crosslingual import CrossVariant, crossin
 from training.languages import MAIN, P_SWEEP, TABLE4_PERMUTATIONS
 from training.mixtures import (

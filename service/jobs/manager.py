@@ -14,10 +14,10 @@ from typing import Any
 from common.errors import EndpointError
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
-from service.metrics import Metrics
-from service.request_errors import RequestError
-from service.schemas import JobStatus
-from service.store import Job, JobStore
+from service.api.schemas import JobStatus
+from service.jobs.errors import RequestError
+from service.jobs.metrics import Metrics
+from service.jobs.store import Job, JobStore
 
 JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
 COMPARISON = "comparison"

@@ -24,8 +24,8 @@ from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from judges.results import judged_pair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
-from service.progress import progress_bar
-from service.user_errors import EXIT_BAD_INPUT, fail, setting_problem, user_errors
+from service.cli.console import progress_bar
+from service.cli.errors import EXIT_BAD_INPUT, fail, setting_problem, user_errors
 
 
 class Backend(StrEnum):
