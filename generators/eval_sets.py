@@ -11,12 +11,14 @@ shared/data use them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import InputFileError
 from common.jsonl import TextId, read_models
+from common.store import content_key
 
 
 class EvalItem(BaseModel):
@@ -69,3 +71,28 @@ def instructions_in(items: list[EvalItem], language: str, path: Path) -> list[tu
             f"languages every item has: {have}",
         )
     return [(item.id, item.text[language]) for item in items]
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A registered eval set: its items read and validated once, and a digest of their content."""
+
+    id: str
+    path: Path
+    items: list[EvalItem]
+    digest: str  # of the items' content: part of a job's id, so an edited set is a new job
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages every item has."""
+        return languages_of(self.items)
+
+
+def load_eval_sets(paths: dict[str, Path]) -> dict[str, EvalSet]:
+    """Every configured eval set, read and validated once at start-up."""
+    sets = {}
+    for name, path in paths.items():
+        items = read_eval_set(path)
+        digest = content_key([item.model_dump(mode="json") for item in items])[:16]
+        sets[name] = EvalSet(name, path, items, digest)
+    return sets

@@ -15,12 +15,12 @@ from types import TracebackType
 
 import httpx
 
+from common.paths import PROJECT_ROOT
 from generators.errors import GeneratorError, ServerStartError
 from generators.registry import Registry
 from generators.vllm_command import Device
 
 VLLM_VENV = ".venv-vllm"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def find_vllm_python(explicit: str | None = None) -> str:

@@ -18,13 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.paths import PROJECT_ROOT
 from generators.registry import load_registry
 from generators.server import VLLMServer, find_vllm_python
 from generators.vllm_command import Device, vllm_command, vllm_environment
 from service.background import free_port, serving_in_background
 from service.matrix.recipe import MatrixRecipe, RowSpec
 from service.matrix.results import MatrixResults
-from service.settings import PROJECT_ROOT, ServiceSettings
+from service.settings import ServiceSettings
 from training.mixtures import Mixture, monolingual, uniform, write_mixture
 from training.parallel import ParallelSet, load_parallel
 

@@ -16,11 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.errors import first_problem
 from common.openai_http import RetryPolicy
+from common.paths import PROJECT_ROOT
 from common.toml_file import read_toml
 from judges.backends.factory import JudgeConfig
 from judges.backends.reference import ReferenceJudgeConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EVAL_SET = PROJECT_ROOT / "examples" / "sample_eval.jsonl"
 SAMPLE_MCQ_SET = PROJECT_ROOT / "examples" / "sample_mcq.jsonl"
 

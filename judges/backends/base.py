@@ -48,13 +48,15 @@ class Judge(Protocol):
     mode) and is part of the cache key; `cacheable` says whether replies are worth storing;
     `uses_reference` whether the pair's reference answer changes the verdict;
     `retries_differ` whether asking again after an output that was no verdict can give
-    another answer (when not, no parse retry is spent).
+    another answer (when not, no parse retry is spent); `health_url` what a health check
+    GETs (None for a judge that runs in this process).
     """
 
     identity: str
     cacheable: bool
     uses_reference: bool
     retries_differ: bool
+    health_url: str | None
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Judge one presentation; raise a `JudgeError` rather than invent a verdict."""

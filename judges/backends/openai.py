@@ -100,6 +100,7 @@ class OpenAIJudge:
         self.retries_differ = config.mode is JudgeMode.GENERATE
         path = "/completions" if config.api is ApiKind.COMPLETIONS else "/chat/completions"
         self.endpoint = join_url(config.base_url, path)
+        self.health_url: str | None = join_url(config.base_url, "/models")
         self._http = OpenAIHttp(
             concurrency=config.concurrency,
             timeout_s=config.timeout_s,

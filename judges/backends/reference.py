@@ -43,6 +43,7 @@ class ReferenceJudge:
     cacheable = True
     uses_reference = True
     retries_differ = False
+    health_url: str | None = None
 
     def __init__(self, config: ReferenceJudgeConfig | None = None) -> None:
         import sacrebleu

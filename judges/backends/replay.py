@@ -36,6 +36,7 @@ class ReplayJudge:
     cacheable = False
     uses_reference = False
     retries_differ = False
+    health_url: str | None = None
 
     def __init__(self, config: ReplayJudgeConfig) -> None:
         self.path = config.path

@@ -9,19 +9,17 @@ or judging again what it had received.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, fields
 from typing import Any
 
 import httpx
 
 from common.concurrency import bounded_map
 from common.openai_http import RetryPolicy
-from common.store import content_key
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
 from generators.errors import UnknownModelError
-from generators.eval_sets import EvalItem, languages_of, read_eval_set
+from generators.eval_sets import EvalSet
 from generators.registry import Registry
 from judges.backends.base import Judge
 from judges.cache import JudgmentCache
@@ -30,9 +28,18 @@ from judges.prompts import JudgeTemplate
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
-from service.api.schemas import ComparisonRequest
 from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.requests import ComparisonRequest
 from service.jobs.store import Job, JobStore
+
+
+class ComparisonItem(RecordedPair):
+    """One stored item of a comparison: its judged pair and what was compared."""
+
+    instruction: str
+    response_a: str
+    response_b: str
+    score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,28 +50,6 @@ class Item:
     id: str
     text: str
     reference: str | None
-
-
-@dataclass(frozen=True)
-class EvalSet:
-    id: str
-    path: Path
-    items: list[EvalItem]
-    digest: str  # of the items' content: part of a job's id, so an edited set is a new job
-
-    @property
-    def languages(self) -> list[str]:
-        return languages_of(self.items)
-
-
-def load_eval_sets(paths: dict[str, Path]) -> dict[str, EvalSet]:
-    """Every configured eval set, read and validated once at start-up."""
-    sets = {}
-    for name, path in paths.items():
-        items = read_eval_set(path)
-        digest = content_key([item.model_dump(mode="json") for item in items])[:16]
-        sets[name] = EvalSet(name, path, items, digest)
-    return sets
 
 
 class Comparisons:
@@ -238,6 +223,46 @@ class Comparisons:
     async def run_job(self, job: Job) -> dict[str, Any]:
         """`run` for the job manager: the summary as a plain dict."""
         return (await self.run(job)).as_dict()
+
+    async def judge_given(
+        self,
+        judge_name: str | None,
+        instruction: str,
+        response_a: str,
+        response_b: str,
+        reference: str | None,
+    ) -> tuple[str, PairResult]:
+        """Judge two given responses in both orders, now, through the judgment cache; the
+        judge's name and the result."""
+        name = self.judge_name(judge_name)
+        pair = Pair(
+            id="request",
+            instruction=instruction,
+            response_a=response_a,
+            response_b=response_b,
+            reference=reference,
+        )
+        sxs = SideBySide(
+            self.judges[name],
+            template=self.template,
+            cache=self.judgment_cache,
+            parse_attempts=self.parse_attempts,
+            flush_every=1,
+        )
+        (result,) = await sxs.run([pair])
+        return name, result
+
+    def stored_items(self, job_id: str, offset: int, limit: int) -> list[ComparisonItem]:
+        """Finished items in eval-set order."""
+        return [ComparisonItem.model_validate(r) for r in self.store.items(job_id, offset, limit)]
+
+    def summary_of(self, job: Job) -> Summary | None:
+        """The job's summary: the one stored at its end, or (while it runs, or when stored by an
+        older version without every field) computed from its items; None before any item."""
+        names = {field.name for field in fields(Summary)}
+        if job.summary is not None and set(job.summary) == names:
+            return Summary(**job.summary)
+        return self.summary(job.id) if job.done else None
 
     def summary(self, job_id: str) -> Summary:
         """Statistics over the job's finished items (computed once per number of items)."""

@@ -18,7 +18,6 @@ from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
-from service.api.schemas import ConsistencyRequest
 from service.jobs.consistency_runs import (
     ConsistencyRequestError,
     ItemAnswers,
@@ -27,6 +26,7 @@ from service.jobs.consistency_runs import (
     reports,
 )
 from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.requests import ConsistencyRequest
 from service.jobs.store import Job, JobStore
 
 KIND = "consistency"

@@ -20,7 +20,7 @@ class RequestError(Exception):
 
 
 class NotRegisteredError(RequestError):
-    """The request names a set the service does not have (the API's 404)."""
+    """The request names a set or a job the service does not have (the API's 404)."""
 
 
 class UnservableRequestError(RequestError):

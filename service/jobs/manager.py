@@ -14,9 +14,9 @@ from typing import Any
 from common.errors import EndpointError
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
-from service.api.schemas import JobStatus
-from service.jobs.errors import RequestError
+from service.jobs.errors import NotRegisteredError, RequestError
 from service.jobs.metrics import Metrics
+from service.jobs.requests import JobStatus
 from service.jobs.store import Job, JobStore
 
 JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
@@ -44,6 +44,26 @@ class JobManager:
         self._slots = asyncio.Semaphore(parallel)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancelled: set[str] = set()
+
+    def submit(
+        self, request: dict[str, Any], judge: str, version: str, total: int
+    ) -> tuple[str, bool]:
+        """Create the job and start it, or find it again (a failed or cancelled one is requeued)
+        and make sure it runs; (its id, whether it is new). `version` is what else makes two
+        equal requests different jobs (a template, an edited set)."""
+        job_id = self.store.job_id(request, judge, version)
+        created = self.store.submit(job_id, request, judge, total)
+        if created:
+            self.metrics.jobs_submitted.inc()
+        self.launch(job_id)
+        return job_id, created
+
+    def find(self, job_id: str, kind: str = COMPARISON) -> Job:
+        """The job of that id and kind; `NotRegisteredError` when there is none."""
+        job = self.store.get(job_id)
+        if job is None or job_kind(job) != kind:
+            raise NotRegisteredError(f"unknown_{kind}", f"no {kind} job {job_id!r}", "id")
+        return job
 
     def resume(self) -> int:
         """Start every job left queued or running by an earlier process."""

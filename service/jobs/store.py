@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from common.store import content_key, open_database
-from service.api.schemas import JobStatus
+from service.jobs.requests import JobStatus
 
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 

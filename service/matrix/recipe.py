@@ -27,9 +27,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from common.errors import first_problem
+from common.languages import LANGUAGE_CODE
+from common.lists import comma_list
 from common.toml_file import read_toml
-
-LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$"
 
 
 class RecipeError(Exception):
@@ -79,7 +79,7 @@ class MatrixRecipe(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> MatrixRecipe:
         for language in self.languages:
-            if not re.fullmatch(LANGUAGE, language):
+            if not re.fullmatch(LANGUAGE_CODE, language):
                 raise ValueError(f"{language!r} is not a language code (e.g. fi, zh)")
             if language not in self.baselines:
                 raise ValueError(
@@ -132,7 +132,7 @@ def validate_recipe(data: dict[str, Any], source: str) -> MatrixRecipe:
 def parse_baselines(text: str) -> dict[str, str]:
     """`es=mono-es,fi=mono-fi` as a dict; errors say what a pair must look like."""
     pairs: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
+    for part in comma_list(text):
         language, sep, model = part.partition("=")
         if not sep or not language.strip() or not model.strip():
             raise RecipeError(f"--baselines: {part!r} is not LANG=MODEL")

@@ -14,6 +14,7 @@ class ScriptedJudge:
     cacheable = True
     uses_reference = False
     retries_differ = True
+    health_url: str | None = None
 
     def __init__(self, script: Callable[[JudgeCall], str], identity: str = "scripted") -> None:
         self.script = script

@@ -1,0 +1,88 @@
+"""/v1/judgments and /v1/comparisons: judge given responses now, or compare two models as a
+durable job."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from judges.results import RecordedPair, result_record
+from service.api.dependencies import ServiceDep
+from service.api.schemas import (
+    ComparisonRequest,
+    ComparisonView,
+    ItemPage,
+    JudgmentRequest,
+    JudgmentResponse,
+)
+from service.api.views import call_view, comparison_view, item_view
+
+router = APIRouter(tags=["comparisons"])
+
+
+@router.post("/judgments", response_model=JudgmentResponse, tags=["judgments"])
+async def judge_pair(body: JudgmentRequest, service: ServiceDep) -> JudgmentResponse:
+    """Judge two given responses in both orders, now; the result is stored and reused."""
+    name, result = await service.comparisons.judge_given(
+        body.judge, body.instruction, body.response_a, body.response_b, body.reference
+    )
+    recorded = RecordedPair.model_validate(result_record(result))
+    return JudgmentResponse(
+        outcome=recorded.outcome.value,
+        score=recorded.outcome.score,
+        identical=recorded.identical,
+        ab=call_view(recorded.ab),
+        ba=call_view(recorded.ba),
+        judge=name,
+        template=service.template.hash,
+    )
+
+
+@router.post(
+    "/comparisons",
+    response_model=ComparisonView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": ComparisonView, "description": "the same request already exists"}},
+)
+async def submit(
+    body: ComparisonRequest, service: ServiceDep, response: Response
+) -> ComparisonView:
+    """Compare model A with model B on one language; returns the job at once.
+
+    The same request again returns the same job (200); a failed or cancelled one is resumed.
+    """
+    judge = service.comparisons.judge_name(body.judge)
+    items = service.comparisons.items(body)
+    version = service.template.hash + service.comparisons.content_digest(body)
+    job_id, created = service.jobs.submit(body.model_dump(mode="json"), judge, version, len(items))
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return comparison_view(service, service.jobs.find(job_id))
+
+
+@router.get("/comparisons/{job_id}", response_model=ComparisonView)
+async def comparison(job_id: str, service: ServiceDep) -> ComparisonView:
+    """Status, progress and the score so far (with its 95% CI) of a comparison."""
+    return comparison_view(service, service.jobs.find(job_id))
+
+
+@router.get("/comparisons/{job_id}/items", response_model=ItemPage)
+async def comparison_items(
+    job_id: str,
+    service: ServiceDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ItemPage:
+    """Finished items in eval-set order: both responses, both verdicts, the outcome."""
+    job = service.jobs.find(job_id)
+    items = service.comparisons.stored_items(job.id, offset, limit)
+    return ItemPage(items=[item_view(i) for i in items], offset=offset, limit=limit, total=job.done)
+
+
+@router.delete("/comparisons/{job_id}", response_model=ComparisonView)
+async def cancel(job_id: str, service: ServiceDep) -> ComparisonView:
+    """Cancel a comparison; its finished items stay, and resubmitting resumes it."""
+    service.jobs.find(job_id)
+    await service.jobs.cancel(job_id)
+    return comparison_view(service, service.jobs.find(job_id))

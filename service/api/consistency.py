@@ -1,0 +1,42 @@
+"""/v1/consistency: cross-lingual consistency of models on a multiple-choice set, as a job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from service.api.dependencies import ServiceDep
+from service.api.schemas import ConsistencyRequest, ConsistencyView
+from service.api.views import consistency_view
+from service.jobs.consistency import KIND as CONSISTENCY
+
+router = APIRouter(tags=["consistency"])
+
+
+@router.post(
+    "/consistency",
+    response_model=ConsistencyView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": ConsistencyView, "description": "the same request already exists"}},
+)
+async def submit_consistency(
+    body: ConsistencyRequest, service: ServiceDep, response: Response
+) -> ConsistencyView:
+    """Cross-lingual consistency of models on a multiple-choice set; returns the job at once.
+
+    Every model answers every item in every language by option-letter log-probabilities; the
+    report holds accuracy, Consistency_s, AC3, pairwise consistency, RA, en-CO and XRR. The
+    same request again returns the same job (200); a failed one is resumed.
+    """
+    _, _, units = service.consistency.check(body)
+    request = {"kind": CONSISTENCY, "request": body.model_dump(mode="json")}
+    digest = service.consistency.digests[body.mcq_set]
+    job_id, created = service.jobs.submit(request, "", digest, units)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return consistency_view(service, service.jobs.find(job_id, CONSISTENCY))
+
+
+@router.get("/consistency/{job_id}", response_model=ConsistencyView)
+async def consistency_job(job_id: str, service: ServiceDep) -> ConsistencyView:
+    """Status, progress and (when done) the report of a consistency job."""
+    return consistency_view(service, service.jobs.find(job_id, CONSISTENCY))

@@ -1,0 +1,77 @@
+"""Stored jobs and results as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from judges.results import RecordedCall
+from service.api.schemas import (
+    CallView,
+    ComparisonRequest,
+    ComparisonView,
+    ConsistencyRequest,
+    ConsistencyView,
+    ItemView,
+    Progress,
+)
+from service.jobs.comparisons import ComparisonItem
+from service.jobs.store import Job
+from service.wiring import Service
+
+
+def call_view(call: RecordedCall | None) -> CallView | None:
+    """One order's judge call; None for identical responses."""
+    if call is None:
+        return None
+    return CallView(
+        raw=call.raw,
+        verdict=call.verdict.value if call.verdict is not None else None,
+        score_1=call.score_1,
+        score_2=call.score_2,
+    )
+
+
+def item_view(item: ComparisonItem) -> ItemView:
+    """One finished item of a comparison."""
+    return ItemView(
+        item_id=item.id,
+        instruction=item.instruction,
+        response_a=item.response_a,
+        response_b=item.response_b,
+        outcome=item.outcome.value,
+        score=item.score,
+        ab=call_view(item.ab),
+        ba=call_view(item.ba),
+    )
+
+
+def comparison_view(service: Service, job: Job) -> ComparisonView:
+    """A comparison job with its summary so far."""
+    return ComparisonView(
+        id=job.id,
+        status=job.status,
+        request=ComparisonRequest.model_validate(job.request),
+        judge=job.judge,
+        progress=Progress(done=job.done, total=job.total),
+        summary=service.comparisons.summary_of(job),
+        error=job.error,
+        created_at=datetime.fromtimestamp(job.created_at, UTC),
+        updated_at=datetime.fromtimestamp(job.updated_at, UTC),
+    )
+
+
+def consistency_view(service: Service, job: Job) -> ConsistencyView:
+    """A consistency job with its report once every unit is answered."""
+    report = job.summary
+    if report is None and job.done == job.total and job.total:
+        report = service.consistency.report(job)
+    return ConsistencyView(
+        id=job.id,
+        status=job.status,
+        request=ConsistencyRequest.model_validate(job.request["request"]),
+        progress=Progress(done=job.done, total=job.total),
+        report=report,
+        error=job.error,
+        created_at=datetime.fromtimestamp(job.created_at, UTC),
+        updated_at=datetime.fromtimestamp(job.updated_at, UTC),
+    )

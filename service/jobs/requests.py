@@ -1,0 +1,89 @@
+"""What a job is asked to do: the comparison and consistency requests, validated at the edge
+(the API's bodies) and stored with each job; a job's status. No HTTP here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from common.languages import LANGUAGE_CODE
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("is blank; it needs some text")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class InstructionIn(Strict):
+    id: str = Field(min_length=1, max_length=200)
+    text: Text = Field(min_length=1, max_length=100_000)
+    reference: str | None = Field(default=None, max_length=100_000)
+
+
+class ComparisonRequest(Strict):
+    """Compare two registered models on one language: model A's score against model B."""
+
+    model_a: str = Field(min_length=1, examples=["es"])
+    model_b: str = Field(min_length=1, examples=["base"])
+    language: str = Field(pattern=LANGUAGE_CODE, examples=["es"])
+    eval_set: str = Field(default="sample", description="a registered eval set")
+    item_ids: list[str] | None = Field(
+        default=None, min_length=1, description="a subset of the eval set's items"
+    )
+    instructions: list[InstructionIn] | None = Field(
+        default=None, min_length=1, description="explicit instructions instead of an eval set"
+    )
+    judge: str | None = None
+
+    @model_validator(mode="after")
+    def _sensible(self) -> ComparisonRequest:
+        if self.model_a == self.model_b:
+            raise ValueError(
+                "model_a and model_b are the same model: a model against itself scores 50 "
+                "by definition"
+            )
+        if self.item_ids is not None and self.instructions is not None:
+            raise ValueError("give item_ids (a subset of the eval set) or instructions, not both")
+        return self
+
+
+class ConsistencyRequest(Strict):
+    """Cross-lingual consistency of models on a parallel multiple-choice set."""
+
+    models: list[str] = Field(min_length=1, max_length=64, examples=[["mono-es", "uniform-p10"]])
+    languages: list[Annotated[str, Field(pattern=LANGUAGE_CODE)]] | None = Field(
+        default=None, min_length=1, description="default: every language of the set"
+    )
+    mcq_set: str = Field(default="sample", description="a registered multiple-choice set")
+    s: int = Field(default=3, ge=1, le=32, description="subset size of Consistency_s")
+    reference_accuracy: float | None = Field(
+        default=None, gt=0, le=1, description="A_g of CLiKA's re-scaled accuracy"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ConsistencyRequest:
+        for field in ("models", "languages"):
+            values = getattr(self, field) or []
+            if len(set(values)) != len(values):
+                raise ValueError(f"{field} repeat an entry")
+        return self
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"

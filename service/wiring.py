@@ -1,0 +1,113 @@
+"""Every part of the service, built once from the settings (`build_service`) and injected into
+the API; nothing is built at import time."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import httpx
+
+from generators.cache import GenerationCache
+from generators.eval_sets import EvalSet, load_eval_sets
+from generators.registry import Registry, load_registry
+from judges.backends.base import Judge
+from judges.backends.factory import build_judge
+from judges.cache import JudgmentCache
+from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
+from service.jobs.comparisons import Comparisons
+from service.jobs.consistency import KIND as CONSISTENCY
+from service.jobs.consistency import ConsistencyJobs
+from service.jobs.manager import COMPARISON, JobManager
+from service.jobs.metrics import Metrics
+from service.jobs.store import JobStore
+from service.settings import ServiceSettings
+
+
+@dataclass
+class Service:
+    """The parts the routes use, built once per app."""
+
+    settings: ServiceSettings
+    registry: Registry
+    eval_sets: dict[str, EvalSet]
+    judges: dict[str, Judge]
+    template: JudgeTemplate
+    store: JobStore
+    judgment_cache: JudgmentCache
+    comparisons: Comparisons
+    consistency: ConsistencyJobs
+    jobs: JobManager
+    metrics: Metrics
+    transport: httpx.AsyncBaseTransport | None
+
+    def token_ok(self, header: str | None) -> bool:
+        """Whether the Authorization header carries the configured token (constant time)."""
+        if self.settings.token is None:
+            return True
+        expected = f"Bearer {self.settings.token.get_secret_value()}".encode()
+        return header is not None and secrets.compare_digest(header.encode(), expected)
+
+
+def build_service(
+    settings: ServiceSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> Service:
+    """Every part of the service; `transport` replaces the network for generators and judges."""
+    registry = load_registry(settings.registry)
+    eval_sets = load_eval_sets(settings.eval_sets)
+    judges = {name: build_judge(config, transport) for name, config in settings.judges.items()}
+    template = (
+        JudgeTemplate.from_file(settings.judge_template)
+        if settings.judge_template
+        else PAPER_TEMPLATE
+    )
+    store = JobStore(settings.db)
+    key = settings.generator_api_key
+    generator_key = key.get_secret_value() if key else None
+    judgment_cache = JudgmentCache(settings.db)
+    metrics = Metrics()
+    comparisons = Comparisons(
+        registry=registry,
+        eval_sets=eval_sets,
+        judges=judges,
+        default_judge=settings.default_judge,
+        template=template,
+        store=store,
+        generation_cache=GenerationCache(settings.db),
+        judgment_cache=judgment_cache,
+        parse_attempts=settings.parse_attempts,
+        item_concurrency=settings.item_concurrency,
+        max_items=settings.max_items_per_job,
+        generation_timeout_s=settings.generation_timeout_s,
+        generation_retry=settings.generation_retry,
+        generator_api_key=generator_key,
+        on_item=metrics.item_done,
+        transport=transport,
+    )
+    consistency = ConsistencyJobs(
+        api_key=generator_key,
+        registry=registry,
+        mcq_sets=settings.mcq_sets,
+        store=store,
+        cache_file=settings.db,
+        concurrency=2 * settings.item_concurrency,
+        timeout_s=settings.generation_timeout_s,
+        retry=settings.generation_retry,
+        transport=transport,
+    )
+    runners = {COMPARISON: comparisons.run_job, CONSISTENCY: consistency.run}
+    jobs = JobManager(store, runners, metrics, settings.jobs_in_parallel)
+    return Service(
+        settings,
+        registry,
+        eval_sets,
+        judges,
+        template,
+        store,
+        judgment_cache,
+        comparisons,
+        consistency,
+        jobs,
+        metrics,
+        transport,
+    )
