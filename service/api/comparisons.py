@@ -3,6 +3,7 @@ durable job."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -18,7 +19,8 @@ from service.api.schemas import (
 )
 from service.api.views import call_view, comparison_view, item_view
 
-router = APIRouter(tags=["comparisons"])
+router = APIRouter()
+COMPARISONS: list[str | Enum] = ["comparisons"]
 
 
 @router.post("/judgments", response_model=JudgmentResponse, tags=["judgments"])
@@ -43,6 +45,7 @@ async def judge_pair(body: JudgmentRequest, service: ServiceDep) -> JudgmentResp
     "/comparisons",
     response_model=ComparisonView,
     status_code=status.HTTP_202_ACCEPTED,
+    tags=COMPARISONS,
     responses={200: {"model": ComparisonView, "description": "the same request already exists"}},
 )
 async def submit(
@@ -61,13 +64,13 @@ async def submit(
     return comparison_view(service, service.jobs.find(job_id))
 
 
-@router.get("/comparisons/{job_id}", response_model=ComparisonView)
+@router.get("/comparisons/{job_id}", response_model=ComparisonView, tags=COMPARISONS)
 async def comparison(job_id: str, service: ServiceDep) -> ComparisonView:
     """Status, progress and the score so far (with its 95% CI) of a comparison."""
     return comparison_view(service, service.jobs.find(job_id))
 
 
-@router.get("/comparisons/{job_id}/items", response_model=ItemPage)
+@router.get("/comparisons/{job_id}/items", response_model=ItemPage, tags=COMPARISONS)
 async def comparison_items(
     job_id: str,
     service: ServiceDep,
@@ -80,7 +83,7 @@ async def comparison_items(
     return ItemPage(items=[item_view(i) for i in items], offset=offset, limit=limit, total=job.done)
 
 
-@router.delete("/comparisons/{job_id}", response_model=ComparisonView)
+@router.delete("/comparisons/{job_id}", response_model=ComparisonView, tags=COMPARISONS)
 async def cancel(job_id: str, service: ServiceDep) -> ComparisonView:
     """Cancel a comparison; its finished items stay, and resubmitting resumes it."""
     service.jobs.find(job_id)
