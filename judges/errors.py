@@ -31,3 +31,7 @@ class ReplayMissingError(JudgeError):
 
 class NothingToCompareError(JudgeError):
     """Two label sets share no labelled item."""
+
+
+class ConsistencyError(JudgeError):
+    """Consistency metrics asked of a table that cannot give them; the message says why."""

@@ -16,11 +16,9 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 from statistics import fmean
 
+from judges.errors import ConsistencyError
+
 Answers = Mapping[str, Mapping[str, int | None]]
-
-
-class ConsistencyError(ValueError):
-    """Metrics asked of a table that cannot give them; the message says why."""
 
 
 def _items(answers: Answers, languages: Sequence[str]) -> list[str]:

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from itertools import permutations
 
+from training.errors import MixtureError
 from training.mixtures import (
     Mixture,
-    MixtureError,
     check_languages,
     pair_label,
     percent_of,

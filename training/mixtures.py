@@ -27,12 +27,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from training.errors import MixtureError
 from training.languages import LANGUAGES
 from training.parallel import ParallelSet
-
-
-class MixtureError(ValueError):
-    """A mixture the data cannot satisfy; the message names the language or the value."""
 
 
 @dataclass(frozen=True)

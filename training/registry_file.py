@@ -15,10 +15,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from common.files import write_text_atomically
-
-
-class RegistryFileError(Exception):
-    """The registry cannot be read or would get a conflicting entry."""
+from training.errors import RegistryFileError
 
 
 def weights_revision(adapter: Path) -> str:

@@ -24,6 +24,7 @@ from common.concurrency import bounded_map
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.openai_http import OpenAIHttp, RetryPolicy, join_url
 from common.store import ContentStore, content_key
+from training.errors import TranslationError
 from training.languages import LANGUAGES
 
 PROMPT = (
@@ -49,10 +50,6 @@ class TranslationEndpoint(BaseModel):
     api: TranslationApi = TranslationApi.CHAT
     max_tokens: int = Field(default=1024, ge=1)
     prompt: str = PROMPT
-
-
-class TranslationError(Exception):
-    """The endpoint cannot be used at all (checked before any work)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,29 @@
-"""The `sxs` command line. Each command lives in its own module; errors become one line."""
+"""The `sxs` command line: one thin module per command (or command group), every command
+registered here through the one error table of `service.cli.errors`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
-from service.cli import consistency as consistency_command
-from service.cli import demo as demo_command
-from service.cli import generators as generator_commands
-from service.cli import judge as judge_commands
-from service.cli import matrix as matrix_commands
-from service.cli import mixtures as mixture_commands
-from service.cli import serve as serve_command
-from service.cli import train as train_command
-from service.cli import translate as translate_command
+from service.cli import (
+    agreement,
+    compare,
+    consistency,
+    demo,
+    generate,
+    generators,
+    judge,
+    matrix,
+    mixtures,
+    plot,
+    serve,
+    train,
+    translate,
+)
+from service.cli.errors import command_errors
 
 app = typer.Typer(
     name="sxs",
@@ -21,16 +32,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("judge")(judge_commands.judge)
-app.command("agreement")(judge_commands.agreement)
-app.command("generate")(generator_commands.generate)
-app.add_typer(generator_commands.generators_app, name="generators")
-app.command("serve")(serve_command.serve)
-app.add_typer(mixture_commands.mixtures_app, name="mixtures")
-app.command("train")(train_command.train)
-app.command("translate")(translate_command.translate)
-app.command("matrix")(matrix_commands.matrix)
-app.command("plot")(matrix_commands.plot)
-app.command("compare")(matrix_commands.compare)
-app.command("demo")(demo_command.demo)
-app.command("consistency")(consistency_command.consistency)
+# in the order `sxs --help` lists them; a typer.Typer is a group of subcommands
+COMMANDS: list[tuple[str, Callable[..., Any] | typer.Typer]] = [
+    ("judge", judge.judge),
+    ("agreement", agreement.agreement),
+    ("generate", generate.generate),
+    ("generators", generators.generators_app),
+    ("serve", serve.serve),
+    ("mixtures", mixtures.mixtures_app),
+    ("train", train.train),
+    ("translate", translate.translate),
+    ("matrix", matrix.matrix),
+    ("plot", plot.plot),
+    ("compare", compare.compare),
+    ("demo", demo.demo),
+    ("consistency", consistency.consistency),
+]
+
+for name, command in COMMANDS:
+    if isinstance(command, typer.Typer):
+        for info in command.registered_commands:
+            if info.callback is not None:
+                info.callback = command_errors(info.callback)
+        app.add_typer(command, name=name)
+    else:
+        app.command(name)(command_errors(command))

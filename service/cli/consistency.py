@@ -12,18 +12,20 @@ from rich.console import Console
 from rich.table import Table
 
 from common.files import write_text_atomically
+from common.lists import comma_list
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import read_mcq_set
 from generators.registry import load_registry
 from service.cli.console import progress_bar
-from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
+from service.cli.errors import UsageError
+from service.cli.options import RegistryOption
 from service.jobs.consistency_runs import (
-    ConsistencyRequestError,
     ItemAnswers,
     answer_items,
     check_run,
     reports,
 )
+from service.jobs.errors import ConsistencyRequestError
 
 
 def consistency(
@@ -32,9 +34,7 @@ def consistency(
     languages: Annotated[
         str | None, typer.Option(help="comma-separated [default: every language of the set]")
     ] = None,
-    registry_file: Annotated[
-        Path, typer.Option("--registry", "-r", envvar="SXS_REGISTRY", help="models.toml")
-    ] = Path("models.toml"),
+    registry_file: RegistryOption = Path("models.toml"),
     db: Annotated[Path, typer.Option(envvar="SXS_DB", help="SQLite store")] = Path(".sxs/sxs.db"),
     s: Annotated[int, typer.Option("--s", min=1, help="subset size of Consistency_s")] = 3,
     reference_accuracy: Annotated[
@@ -48,21 +48,18 @@ def consistency(
 ) -> None:
     """Each model answers each item in each language (option-letter log-probabilities);
     accuracy, Consistency_s, AC3, pairwise consistency, RA, en-CO and XRR per model."""
-    names = [name.strip() for name in models.split(",") if name.strip()]
-    with user_errors():
-        registry = load_registry(registry_file)
-        for name in names:
-            registry.served(name)
-        mcq_set = read_mcq_set(mcq_set_file)
-        codes = [c.strip() for c in (languages or "").split(",") if c.strip()] or list(
-            mcq_set.languages
-        )
-        try:
-            check_run(mcq_set, codes, s, reference_accuracy)
-        except ConsistencyRequestError as error:
-            raise fail(f"{mcq_set_file}: {error}", EXIT_BAD_INPUT) from None
-        answerer = McqAnswerer(registry, db, concurrency=concurrency)
-        records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))
+    names = comma_list(models)
+    registry = load_registry(registry_file)
+    for name in names:
+        registry.served(name)
+    mcq_set = read_mcq_set(mcq_set_file)
+    codes = comma_list(languages) or list(mcq_set.languages)
+    try:
+        check_run(mcq_set, codes, s, reference_accuracy)
+    except ConsistencyRequestError as error:  # the message names the set's file
+        raise UsageError(f"{mcq_set_file}: {error}") from None
+    answerer = McqAnswerer(registry, db, concurrency=concurrency)
+    records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))
     report = reports(records, mcq_set, codes, s, reference_accuracy)
     write_text_atomically(out / "consistency.json", json.dumps(report, indent=2))
     from service.reports.figures import pairwise_heatmap

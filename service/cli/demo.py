@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from service.cli.errors import EXIT_FAILED, fail, user_errors
-from service.cli.matrix import render
+from common.lists import comma_list
+from service.cli.errors import CommandFailedError
 from service.demo import (
     JUDGE_NOTE,
     DemoPlan,
@@ -21,9 +21,10 @@ from service.demo import (
     prepare_models,
     recipe_for,
 )
-from service.matrix.client import MatrixClient, MatrixError
+from service.matrix.client import MatrixClient
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults, markdown_table
+from service.reports.render import render
 
 
 def demo(
@@ -49,7 +50,7 @@ def demo(
     started = time.monotonic()
     plan = DemoPlan(
         out=out,
-        languages=tuple(code.strip() for code in languages.split(",") if code.strip()),
+        languages=tuple(comma_list(languages)),
         steps=steps,
         items=items,
         max_tokens=max_tokens,
@@ -59,16 +60,12 @@ def demo(
     def say(line: str) -> None:
         typer.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
 
-    with user_errors():
-        registry, mixtures = prepare_models(plan, say)
-        recipe = recipe_for(plan, mixtures)
-        with generator_engine(plan, registry, say), comparison_service(plan, registry) as url:
-            say(f"the comparison service listens at {url}")
-            client = MatrixClient(url, concurrency=8, poll_s=0.2)
-            try:
-                results = asyncio.run(_run(client, recipe, say))
-            except MatrixError as error:
-                raise fail(str(error), EXIT_FAILED) from None
+    registry, mixtures = prepare_models(plan, say)
+    recipe = recipe_for(plan, mixtures)
+    with generator_engine(plan, registry, say), comparison_service(plan, registry) as url:
+        say(f"the comparison service listens at {url}")
+        client = MatrixClient(url, concurrency=8, poll_s=0.2)
+        results = asyncio.run(_run(client, recipe, say))
     written = render(results, out / "matrix")
     won, total = own_language_wins(results)
     typer.echo(markdown_table(results))
@@ -80,8 +77,8 @@ def demo(
     typer.echo(f"matrix files in {out / 'matrix'}: {', '.join(p.name for p in written)}")
     typer.echo(f"done in {time.monotonic() - started:.0f} s")
     if results.missing():
-        raise fail(f"{len(results.missing())} cells failed; see {out / 'matrix' / 'matrix.json'}",
-                   EXIT_FAILED)  # fmt: skip
+        matrix_file = out / "matrix" / "matrix.json"
+        raise CommandFailedError(f"{len(results.missing())} cells failed; see {matrix_file}")
 
 
 async def _run(

@@ -1,4 +1,4 @@
-"""`sxs judge` and `sxs agreement`: the SxS protocol over a JSONL file of pairs."""
+"""`sxs judge`: the SxS protocol over a JSONL file of pairs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from common.jsonl import write_records
-from judges.agreement import agreement as compute_agreement
-from judges.agreement import read_labels
 from judges.backends.factory import JudgeConfig, build_judge
 from judges.backends.openai import ApiKind, JudgeMode
 from judges.cache import JudgmentCache
@@ -25,7 +23,7 @@ from judges.results import judged_pair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
 from service.cli.console import progress_bar
-from service.cli.errors import EXIT_BAD_INPUT, fail, setting_problem, user_errors
+from service.cli.errors import UsageError, setting_problem
 
 
 class Backend(StrEnum):
@@ -108,69 +106,38 @@ def judge(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Judge every pair in both orders and report model A's discounted-tie score vs B."""
-    with user_errors():
-        pairs = read_pairs(pairs_file, allow_empty=allow_empty)
-        config = _judge_config(
-            backend,
-            base_url=base_url,
-            model=model,
-            mode=mode,
-            api=api,
-            api_key=api_key,
-            concurrency=concurrency,
-            timeout_s=timeout,
-            max_attempts=max_attempts,
-            retry_temperature=retry_temperature,
-            path=replay,
-        )
-        prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
-        cache = None if no_cache else JudgmentCache(db)
-        sxs = SideBySide(
-            build_judge(config),
-            template=prompt,
-            cache=cache,
-            parse_attempts=parse_attempts,
-            concurrency=concurrency,
-        )
-        try:
-            results = asyncio.run(_judge_with_progress(sxs, pairs))
-        except BaseException:
-            _report_saved(sxs, cache)
-            raise
-        summary = summarize([judged_pair(r) for r in results], samples=bootstrap_samples, seed=seed)
-        destination = out or Path(f"{pairs_file.stem}.judged.jsonl")
-        write_records(destination, (result_record(r) for r in results))
+    pairs = read_pairs(pairs_file, allow_empty=allow_empty)
+    config = _judge_config(
+        backend,
+        base_url=base_url,
+        model=model,
+        mode=mode,
+        api=api,
+        api_key=api_key,
+        concurrency=concurrency,
+        timeout_s=timeout,
+        max_attempts=max_attempts,
+        retry_temperature=retry_temperature,
+        path=replay,
+    )
+    prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
+    cache = None if no_cache else JudgmentCache(db)
+    sxs = SideBySide(
+        build_judge(config),
+        template=prompt,
+        cache=cache,
+        parse_attempts=parse_attempts,
+        concurrency=concurrency,
+    )
+    try:
+        results = asyncio.run(_judge_with_progress(sxs, pairs))
+    except BaseException:
+        _report_saved(sxs, cache)
+        raise
+    summary = summarize([judged_pair(r) for r in results], samples=bootstrap_samples, seed=seed)
+    destination = out or Path(f"{pairs_file.stem}.judged.jsonl")
+    write_records(destination, (result_record(r) for r in results))
     _print_summary(summary, sxs, pairs_file, destination, as_json)
-
-
-def agreement(
-    first: Annotated[Path, typer.Argument(help="JSONL labels: {id, label: '1' | '2' | 'tie'}")],
-    second: Annotated[Path, typer.Argument(help="the other labels, same ids")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
-) -> None:
-    """Judge–human agreement (paper, Appendix D): 1 same pick, 0.5 one tie, 0 opposite."""
-    with user_errors():
-        result = compute_agreement(read_labels(first), read_labels(second))
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "agreement": result.percent,
-                    "n": result.n,
-                    "only_first": result.only_first,
-                    "only_second": result.only_second,
-                    "unlabelled": result.unlabelled,
-                }
-            )
-        )
-        return
-    typer.echo(f"agreement {result.percent:.1f}%  n={result.n}")
-    skipped = result.only_first + result.only_second + result.unlabelled
-    if skipped:
-        typer.echo(
-            f"not compared: {result.only_first} ids only in {first}, {result.only_second} only "
-            f"in {second}, {result.unlabelled} with a null label"
-        )
 
 
 def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
@@ -193,9 +160,7 @@ def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
     try:
         return _JUDGE_CONFIG.validate_python({"kind": backend.value, **values})
     except ValidationError as error:
-        raise fail(
-            f"backend {backend.value}: {setting_problem(error, _OPTIONS)}", EXIT_BAD_INPUT
-        ) from None
+        raise UsageError(f"backend {backend.value}: {setting_problem(error, _OPTIONS)}") from None
 
 
 async def _judge_with_progress(sxs: SideBySide, pairs: list[Pair]) -> list[PairResult]:

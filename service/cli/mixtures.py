@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,79 +10,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
-from training.crosslingual import CrossVariant, crossin
+from common.lists import comma_list
+from service.cli.errors import UsageError
+from training.families import Family, family_mixtures, translation_directions
 from training.languages import MAIN, P_SWEEP, TABLE4_PERMUTATIONS
-from training.mixtures import (
-    Mixture,
-    bilingual,
-    monolingual,
-    pair_label,
-    subset,
-    uniform,
-    with_translations,
-    write_mixture,
-)
-from training.parallel import ParallelSet, load_parallel
+from training.mixtures import with_translations, write_mixture
+from training.parallel import load_parallel
 
 mixtures_app = typer.Typer(
     help="Language mixtures of a parallel set (§3.2–3.4).", no_args_is_help=True
 )
-
-
-class Family(StrEnum):
-    """Which mixtures to build."""
-
-    SWEEP = "sweep"
-    MONOLINGUAL = "monolingual"
-    SUBSETS = "subsets"
-    BILINGUAL = "bilingual"
-    CROSSIN_EN2X = "crossin-en2x"
-    CROSSIN_X2EN = "crossin-x2en"
-    CROSSIN_X2X = "crossin-x2x"
-
-
-def translation_directions(text: str, languages: tuple[str, ...]) -> list[str]:
-    """`en2x`, `x2en`, `both` (over `languages`) or an explicit `en>fi,fi>en` list."""
-    others = [language for language in languages if language != "en"]
-    named = {
-        "en2x": [pair_label("en", x) for x in others],
-        "x2en": [pair_label(x, "en") for x in others],
-    }
-    named["both"] = named["en2x"] + named["x2en"]
-    if text in named:
-        return named[text]
-    return [direction.strip() for direction in text.split(",") if direction.strip()]
-
-
-def _codes(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(code.strip() for code in text.split(",") if code.strip()) if text else default
-
-
-def family_mixtures(
-    data: ParallelSet,
-    family: Family,
-    languages: tuple[str, ...],
-    percents: list[float],
-    permutations: list[tuple[str, ...]],
-    seed: int,
-) -> list[Mixture]:
-    """Every mixture of a family."""
-    if family is Family.SWEEP:
-        return [uniform(data, p, languages, seed) for p in percents]
-    if family is Family.MONOLINGUAL:
-        return [monolingual(data, language) for language in languages]
-    if family is Family.BILINGUAL:
-        return [bilingual(data, "en", language, seed) for language in languages if language != "en"]
-    if family.startswith("crossin-"):
-        variant = CrossVariant(family.removeprefix("crossin-"))
-        return [crossin(data, variant, languages, p, seed) for p in percents]
-    return [
-        subset(data, permutation, n, percent, seed)
-        for permutation in permutations
-        for n in range(1, len(permutation) + 1)
-        for percent in percents
-    ]
 
 
 @mixtures_app.command("build")
@@ -120,18 +56,17 @@ def build(
     seed: Annotated[int, typer.Option(help="for the extras and the assignment")] = 0,
 ) -> None:
     """Build a whole family (e.g. the 11-point P sweep) in one command."""
-    with user_errors():
-        data = load_parallel(source)
-        codes = _codes(languages, MAIN)
-        default_percents = [1.0] if family is Family.SUBSETS else [float(p) for p in P_SWEEP]
-        orders: list[tuple[str, ...]] = (
-            [_codes(p, ()) for p in permutation] if permutation else list(TABLE4_PERMUTATIONS)
-        )
-        mixtures = family_mixtures(data, family, codes, percent or default_percents, orders, seed)
-        directions = translation_directions(translation_directions_text, codes)
-        mixtures = [with_translations(data, m, directions, translations) for m in mixtures]
-        for mixture in mixtures:
-            write_mixture(data, mixture, out, source, seed)
+    data = load_parallel(source)
+    codes = tuple(comma_list(languages)) or MAIN
+    default_percents = [1.0] if family is Family.SUBSETS else [float(p) for p in P_SWEEP]
+    orders: list[tuple[str, ...]] = (
+        [tuple(comma_list(p)) for p in permutation] if permutation else list(TABLE4_PERMUTATIONS)
+    )
+    mixtures = family_mixtures(data, family, codes, percent or default_percents, orders, seed)
+    directions = translation_directions(translation_directions_text, codes)
+    mixtures = [with_translations(data, m, directions, translations) for m in mixtures]
+    for mixture in mixtures:
+        write_mixture(data, mixture, out, source, seed)
     columns = sorted({language for mixture in mixtures for language in mixture.counts})
     table = Table("mixture", "examples", "translations", *columns)
     for mixture in mixtures:
@@ -150,7 +85,7 @@ def show(
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise fail(f"{folder}: no readable manifest.json ({error})", EXIT_BAD_INPUT) from None
+        raise UsageError(f"{folder}: no readable manifest.json ({error})") from None
     table = Table(
         "language", "examples", "share", title=f"{manifest['name']} · {manifest['total']}"
     )

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
-from service.settings import SettingsError, load_settings
+from service.settings import load_settings
 
 
 def serve(
@@ -33,10 +32,6 @@ def serve(
         for key, value in {"host": host, "port": port, "db": db, "registry": registry}.items()
         if value is not None
     }
-    try:
-        settings = load_settings(config, **overrides)
-    except SettingsError as error:
-        raise fail(str(error), EXIT_BAD_INPUT) from None
-    with user_errors():
-        app = create_app(settings)
+    settings = load_settings(config, **overrides)
+    app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)

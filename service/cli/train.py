@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from common.errors import first_problem
 from service.cli.console import progress_bar
-from service.cli.errors import EXIT_BAD_INPUT, fail, user_errors
+from service.cli.errors import UsageError
 
 
 def train(
@@ -32,7 +32,7 @@ def train(
 ) -> None:
     """Train LoRA adapters (the paper's recipe by default); finished runs are skipped."""
     from training.finetune import LoraRecipe, run_is_complete, train_lora
-    from training.registry_file import RegistryFileError, add_adapter
+    from training.registry_file import add_adapter
 
     try:
         recipe = LoraRecipe(
@@ -46,30 +46,26 @@ def train(
             seed=seed,
         )
     except ValidationError as error:
-        raise fail(first_problem(error, "recipe")[1], EXIT_BAD_INPUT) from None
+        raise UsageError(first_problem(error, "recipe")[1]) from None
     if (mixture / "manifest.json").exists():
         runs = [(mixture, out, name or mixture.name)]
     else:
         folders = sorted(p.parent for p in mixture.glob("*/manifest.json"))
         if not folders:
-            raise fail(f"{mixture}: no mixture (manifest.json) in it or below it", EXIT_BAD_INPUT)
+            raise UsageError(f"{mixture}: no mixture (manifest.json) in it or below it")
         runs = [(folder, out / folder.name, folder.name) for folder in folders]
-    with user_errors():
-        for folder, run, adapter_name in runs:
-            if run_is_complete(run):
-                typer.echo(f"{adapter_name}: finished before, skipped ({run})")
-            else:
-                with progress_bar(f"training {adapter_name}", recipe.steps) as advance:
-                    result = train_lora(folder, base, run, recipe, lambda _s, _l: advance())
-                typer.echo(
-                    f"{adapter_name}: loss {result.first_loss:.2f} → {result.last_loss:.2f}, "
-                    f"best dev ROUGE-L {result.best.rouge_l:.1f} at step {result.best.step} "
-                    f"→ {result.adapter}"
-                )
-            if registry is not None:
-                try:
-                    added = add_adapter(registry, adapter_name, run / "adapter")
-                except RegistryFileError as error:
-                    raise fail(str(error), EXIT_BAD_INPUT) from None
-                if added:
-                    typer.echo(f"{registry}: added adapter {adapter_name}")
+    for folder, run, adapter_name in runs:
+        if run_is_complete(run):
+            typer.echo(f"{adapter_name}: finished before, skipped ({run})")
+        else:
+            with progress_bar(f"training {adapter_name}", recipe.steps) as advance:
+                result = train_lora(folder, base, run, recipe, lambda _s, _l: advance())
+            typer.echo(
+                f"{adapter_name}: loss {result.first_loss:.2f} → {result.last_loss:.2f}, "
+                f"best dev ROUGE-L {result.best.rouge_l:.1f} at step {result.best.step} "
+                f"→ {result.adapter}"
+            )
+        if registry is not None:
+            added = add_adapter(registry, adapter_name, run / "adapter")
+            if added:
+                typer.echo(f"{registry}: added adapter {adapter_name}")

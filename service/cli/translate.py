@@ -10,14 +10,14 @@ import typer
 from pydantic import ValidationError
 
 from common.jsonl import write_records
+from common.lists import comma_list
 from service.cli.console import progress_bar
-from service.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, fail, setting_problem, user_errors
+from service.cli.errors import CommandFailedError, UsageError, setting_problem
 from training.translate import (
     TextToTranslate,
     Translated,
     TranslationApi,
     TranslationEndpoint,
-    TranslationError,
     Translator,
 )
 from training.translated_set import parallel_records, read_source, texts_to_translate
@@ -48,9 +48,9 @@ def translate(
     Translations are cached as they arrive: a rerun (after a failure or Ctrl-C) makes calls
     only for what is missing. Exits 1 when any item failed, after writing the rest.
     """
-    targets = [code.strip() for code in to.split(",") if code.strip() and code.strip() != source]
+    targets = [code for code in comma_list(to) if code != source]
     if not targets:
-        raise fail(f"--to names no language other than the source {source!r}", EXIT_BAD_INPUT)
+        raise UsageError(f"--to names no language other than the source {source!r}")
     try:
         template = prompt_file.read_text("utf-8") if prompt_file else None
         settings = TranslationEndpoint(
@@ -61,27 +61,23 @@ def translate(
             **({"prompt": template} if template else {}),
         )
     except OSError as error:
-        raise fail(f"--prompt-file: {error}", EXIT_BAD_INPUT) from None
+        raise UsageError(f"--prompt-file: {error}") from None
     except ValidationError as error:
-        raise fail(setting_problem(error, {"base_url": "--endpoint"}), EXIT_BAD_INPUT) from None
+        raise UsageError(setting_problem(error, {"base_url": "--endpoint"})) from None
     if template is not None and not all(f"{{{p}}}" in template for p in ("target", "text")):
-        raise fail("--prompt-file must hold {target} and {text}", EXIT_BAD_INPUT)
+        raise UsageError("--prompt-file must hold {target} and {text}")
     failed_file = out.with_suffix(".failed.jsonl")
-    with user_errors():
-        items = read_source(source_file, source)[:limit]
-        tasks = texts_to_translate(items, source, targets)
-        translator = Translator(settings, db, concurrency=concurrency, timeout_s=timeout,
-                                api_key=api_key)  # fmt: skip
-        try:
-            results = asyncio.run(_run(translator, tasks))
-        except TranslationError as error:
-            raise fail(str(error), EXIT_BAD_INPUT) from None
-        records, failed = parallel_records(items, results, source)
-        write_records(out, records)
-        if failed:
-            write_records(failed_file, ({"id": f.id, "problems": f.problems} for f in failed))
-        else:
-            failed_file.unlink(missing_ok=True)
+    items = read_source(source_file, source)[:limit]
+    tasks = texts_to_translate(items, source, targets)
+    translator = Translator(settings, db, concurrency=concurrency, timeout_s=timeout,
+                            api_key=api_key)  # fmt: skip
+    results = asyncio.run(_run(translator, tasks))
+    records, failed = parallel_records(items, results, source)
+    write_records(out, records)
+    if failed:
+        write_records(failed_file, ({"id": f.id, "problems": f.problems} for f in failed))
+    else:
+        failed_file.unlink(missing_ok=True)
     counts = translator.counts
     typer.echo(
         f"{len(records)} of {len(items)} items translated into {', '.join(targets)} → {out} "
@@ -89,12 +85,10 @@ def translate(
     )
     if failed:
         first = failed[0]
-        typer.echo(
-            f"error: {len(failed)} items failed (e.g. {first.id!r}: {first.problems[0]}); "
-            f"they are listed in {failed_file}; rerun the same command to retry only them",
-            err=True,
+        raise CommandFailedError(
+            f"{len(failed)} items failed (e.g. {first.id!r}: {first.problems[0]}); "
+            f"they are listed in {failed_file}; rerun the same command to retry only them"
         )
-        raise typer.Exit(EXIT_FAILED)
 
 
 async def _run(translator: Translator, tasks: list[TextToTranslate]) -> list[Translated]:

@@ -19,7 +19,6 @@ from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
 from service.jobs.consistency_runs import (
-    ConsistencyRequestError,
     ItemAnswers,
     answer_items,
     check_run,
@@ -76,10 +75,7 @@ class ConsistencyJobs:
             except UnknownModelError as error:
                 raise UnservableRequestError("unknown_model", str(error), "models") from None
         languages = request.languages or list(mcq_set.languages)
-        try:
-            check_run(mcq_set, languages, request.s, request.reference_accuracy)
-        except ConsistencyRequestError as error:
-            raise UnservableRequestError("bad_request", str(error), "languages") from None
+        check_run(mcq_set, languages, request.s, request.reference_accuracy)
         return mcq_set, languages, len(request.models) * len(mcq_set.items)
 
     async def run(self, job: Job) -> dict[str, Any]:

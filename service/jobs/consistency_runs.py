@@ -12,11 +12,9 @@ from typing import Any
 from common.concurrency import bounded_map
 from generators.mcq_client import McqAnswer, McqAnswerer, McqRequest
 from generators.mcq_sets import McqItem, McqSet
-from judges.mcq_metrics import ConsistencyError, chance_accuracy, consistency_report
-
-
-class ConsistencyRequestError(ValueError):
-    """A run the set or the registry cannot satisfy; the message names the model / language."""
+from judges.errors import ConsistencyError
+from judges.mcq_metrics import chance_accuracy, consistency_report
+from service.jobs.errors import ConsistencyRequestError
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,3 +25,11 @@ class NotRegisteredError(RequestError):
 
 class UnservableRequestError(RequestError):
     """The request is well formed but cannot be served as asked (the API's 422)."""
+
+
+class ConsistencyRequestError(UnservableRequestError):
+    """A consistency run the set cannot satisfy (a language it lacks, s too large, A_g at or
+    below chance); the message names the value."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_request", message, "languages")

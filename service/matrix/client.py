@@ -29,7 +29,11 @@ MAX_POLL_FAILURES = 60
 
 
 class MatrixError(Exception):
-    """The matrix cannot be computed as asked (found before any work, or the server left)."""
+    """The matrix could not be finished: the service refused a job or left while polling."""
+
+
+class MatrixInputError(MatrixError):
+    """The matrix cannot be computed as asked: found by `check`, before any work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,31 +83,31 @@ class MatrixClient:
             sets = {entry["id"]: entry for entry in await self._http.get(f"{self.base}/eval-sets")}
             health = await self._http.get(self._root() + "/healthz")
         except EndpointRejectedError as error:
-            raise MatrixError(f"the service refused: {error}") from None
+            raise MatrixInputError(f"the service refused: {error}") from None
         except EndpointError as error:
-            raise MatrixError(
+            raise MatrixInputError(
                 f"the service at {self.base} is not reachable ({error}); start it with "
                 "`sxs serve` or pass --server"
             ) from None
         unknown = [model for model in recipe.models() if model not in models]
         if unknown:
-            raise MatrixError(
+            raise MatrixInputError(
                 f"model {unknown[0]!r} is not served by {self.base} (it has: "
                 f"{', '.join(sorted(models))}); train it or add it to the registry"
             )
         name = recipe.eval_set or "sample"
         if name not in sets:
-            raise MatrixError(f"eval set {name!r} is unknown to the service (it has: "
+            raise MatrixInputError(f"eval set {name!r} is unknown to the service (it has: "
                               f"{', '.join(sorted(sets))})")  # fmt: skip
         lacking = [x for x in recipe.languages if x not in sets[name]["languages"]]
         if lacking:
-            raise MatrixError(
+            raise MatrixInputError(
                 f"eval set {name!r} has no {lacking[0]!r} (it has: "
                 f"{', '.join(sets[name]['languages'])})"
             )
         judges = health.get("judges", {})
         if recipe.judge is not None and recipe.judge not in judges:
-            raise MatrixError(f"judge {recipe.judge!r} is unknown to the service (it has: "
+            raise MatrixInputError(f"judge {recipe.judge!r} is unknown to the service (it has: "
                               f"{', '.join(sorted(judges))})")  # fmt: skip
 
     async def run(

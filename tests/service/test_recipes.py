@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from service.cli.mixtures import Family, family_mixtures
 from service.matrix.recipe import RecipeError, load_recipe, parse_baselines, validate_recipe
 from tests.training.test_mixtures import synthetic
+from training.families import Family, family_mixtures
 from training.languages import MAIN, P_SWEEP, SLAVIC, TABLE4_PERMUTATIONS
 
 RECIPES = sorted(Path("recipes").glob("*.toml"))

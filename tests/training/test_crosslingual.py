@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from service.cli import app
 from tests.training.test_mixtures import oasst_parallel, synthetic
 from training.crosslingual import CrossVariant, cross_pairs, crossin
+from training.errors import MixtureError
 from training.languages import MAIN
-from training.mixtures import MixtureError, assign, monolingual, with_translations, write_mixture
+from training.mixtures import assign, monolingual, with_translations, write_mixture
 from training.parallel import load_parallel
 
 SIX = ("en", "es", "fi", "hi", "ru", "zh")

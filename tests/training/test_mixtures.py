@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.errors import InputFileError
+from training.errors import MixtureError
 from training.languages import MAIN, P_SWEEP, TABLE4_PERMUTATIONS
 from training.mixtures import (
-    MixtureError,
     assign,
     bilingual,
     explicit,

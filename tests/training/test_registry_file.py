@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from generators.registry import load_registry
-from training.registry_file import RegistryFileError, add_adapter, weights_revision
+from training.errors import RegistryFileError
+from training.registry_file import add_adapter, weights_revision
 
 
 def test_the_revision_follows_the_weights(tmp_path: Path) -> None:

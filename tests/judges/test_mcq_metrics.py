@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from judges.errors import ConsistencyError
 from judges.mcq_metrics import (
-    ConsistencyError,
     ac3,
     accuracy,
     agreement,

@@ -1,0 +1,49 @@
+"""Options several commands share, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from common.lists import comma_list
+from service.matrix.recipe import (
+    MatrixRecipe,
+    RecipeError,
+    load_recipe,
+    parse_baselines,
+    validate_recipe,
+)
+
+RegistryOption = Annotated[
+    Path, typer.Option("--registry", "-r", envvar="SXS_REGISTRY", help="the models.toml")
+]
+ServerOption = Annotated[
+    str, typer.Option(envvar="SXS_SERVER", help="the comparison service (sxs serve)")
+]
+TokenOption = Annotated[str | None, typer.Option(envvar="SXS_TOKEN", help="its bearer token")]
+
+
+def matrix_recipe(
+    recipe_file: Path | None,
+    rows: str | None,
+    languages: str | None,
+    baselines: str | None,
+    eval_set: str | None,
+    judge: str | None,
+) -> MatrixRecipe:
+    """The recipe file, with any command-line option overriding its field."""
+    data = load_recipe(recipe_file).model_dump(exclude_none=True) if recipe_file else {}
+    if rows:
+        data["rows"] = comma_list(rows)
+    if languages:
+        data["languages"] = comma_list(languages)
+    if baselines:
+        data["baselines"] = data.get("baselines", {}) | parse_baselines(baselines)
+    data |= {k: v for k, v in {"eval_set": eval_set, "judge": judge}.items() if v}
+    for needed, option in (("rows", "--rows"), ("languages", "--languages")):
+        if not data.get(needed):
+            raise RecipeError(f"{option} (or a --recipe file) is required")
+    data.setdefault("baselines", {})
+    return validate_recipe(data, str(recipe_file or "the options"))
