@@ -29,7 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common.openai_http import RetryPolicy  # noqa: E402
+from common.openai_http import ClientSettings, RetryPolicy  # noqa: E402
 from generators.cache import GenerationCache  # noqa: E402
 from generators.client import GenerationRequest, Generator, request_seed  # noqa: E402
 from generators.registry import load_registry  # noqa: E402
@@ -55,8 +55,7 @@ async def client_rate(
     generator = Generator(
         load_registry(registry_file),
         cache=GenerationCache(db),
-        concurrency=concurrency,
-        retry=RetryPolicy(max_attempts=1),
+        client=ClientSettings(concurrency, retry=RetryPolicy(max_attempts=1)),
     )
     started, cpu = time.perf_counter(), time.process_time()
     generations = await generator.generate(requests)

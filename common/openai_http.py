@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -41,6 +42,23 @@ class RetryPolicy(BaseModel):
     backoff_max_s: float = Field(default=8.0, ge=0)
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """How a client talks to OpenAI-compatible endpoints, in one object: requests in flight,
+    seconds per request, the retry policy, a bearer token, and (tests, in-process fakes) the
+    transport that replaces the network."""
+
+    concurrency: int = 32
+    timeout_s: float = 600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    api_key: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+
+    def but(self, **changes: Any) -> ClientSettings:
+        """A copy with `changes` (e.g. another concurrency)."""
+        return replace(self, **changes)
+
+
 class MalformedAnswerError(Exception):
     """Raised by a `parse` function: the answer is JSON but not a usable one (worth a retry)."""
 
@@ -67,20 +85,12 @@ class OpenAIHttp:
     `aclose`; a later call opens a new one (an app's lifespan may run more than once).
     """
 
-    def __init__(
-        self,
-        *,
-        concurrency: int,
-        timeout_s: float,
-        retry: RetryPolicy,
-        api_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.retry = retry
-        self.timeout_s = timeout_s
-        self.concurrency = concurrency
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._transport = transport
+    def __init__(self, settings: ClientSettings) -> None:
+        self.retry = settings.retry
+        self.timeout_s = settings.timeout_s
+        self.concurrency = settings.concurrency
+        self._headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        self._transport = settings.transport
         self._pool: httpx.AsyncClient | None = None
         self._slots_: asyncio.Semaphore | None = None
 

@@ -20,23 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from common.concurrency import bounded_map
-from common.errors import (
-    EndpointMalformedError,
-    EndpointRejectedError,
-    EndpointUnavailableError,
-)
-from common.openai_http import MalformedAnswerError, OpenAIHttp, RetryPolicy, join_url
+from common.cached_batch import CachedBatch
+from common.completions import completion_body, completion_text
+from common.openai_http import ClientSettings, MalformedAnswerError
 from common.store import content_key
 from generators.cache import GenerationCache, GenerationRecord, StoredGeneration
-from generators.errors import (
-    GenerationMalformedError,
-    GenerationRejectedError,
-    GenerationUnavailableError,
-)
-from generators.registry import PromptFormat, Registry, ServedModel
+from generators.endpoints import ModelEndpoints
+from generators.registry import Registry, ServedModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +51,13 @@ class Generation:
     cached: bool
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class GenerationCounts:
     """What a run cost: responses generated, read from the cache, and stored."""
 
     generated: int = 0
     cache_hits: int = 0
     stored: int = 0
-
-
-def _generation(
-    request: GenerationRequest, stored: StoredGeneration, seed: int, cached: bool
-) -> Generation:
-    return Generation(
-        request, stored.text, stored.finish_reason, stored.completion_tokens, seed, cached
-    )
 
 
 def request_seed(model: str, language: str, item_id: str) -> int:
@@ -92,30 +74,31 @@ class Generator:
         registry: Registry,
         *,
         cache: GenerationCache | None = None,
-        concurrency: int = 32,
-        timeout_s: float = 600.0,
-        retry: RetryPolicy | None = None,
-        api_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: ClientSettings | None = None,
         flush_every: int = 64,
     ) -> None:
         self.registry = registry
-        self.flush_every = flush_every
         self.cache = cache
-        self.concurrency = concurrency
-        self.counts = GenerationCounts()
-        self._http = OpenAIHttp(
-            concurrency=concurrency,
-            timeout_s=timeout_s,
-            retry=retry or RetryPolicy(),
-            api_key=api_key,
-            transport=transport,
-        )
+        client = client or ClientSettings()
+        self.concurrency = client.concurrency
+        self._endpoints = ModelEndpoints(registry, client)
         self._sampling = registry.sampling.model_dump()  # part of every cache key
-        chat = registry.prompt_format is PromptFormat.CHAT
-        self._path = "/chat/completions" if chat else "/completions"
-        self._in_flight: dict[str, int] = {}
-        self._unsaved: list[GenerationRecord] = []
+        self._batch: CachedBatch[GenerationRequest, StoredGeneration, Generation] = CachedBatch(
+            key=self._key,
+            compute=self._generate,
+            to_store=_stored,
+            from_store=self._cached,
+            load=cache.get_many if cache is not None else None,
+            save=self._save if cache is not None else None,
+            concurrency=client.concurrency,
+            flush_every=flush_every,
+        )
+
+    @property
+    def counts(self) -> GenerationCounts:
+        """Responses generated, read from the cache, and stored so far."""
+        counts = self._batch.counts
+        return GenerationCounts(counts.computed, counts.cache_hits, counts.stored)
 
     def key(self, model: ServedModel, request: GenerationRequest, seed: int) -> str:
         """The cache key of a request."""
@@ -133,101 +116,42 @@ class Generator:
         on_result: Callable[[Generation], None] | None = None,
     ) -> list[Generation]:
         """Responses to every request, in order. Errors propagate after saving."""
-        models = {name: self.registry.served(name) for name in {r.model for r in requests}}
-        seeds = [request_seed(r.model, r.language, r.item_id) for r in requests]
-        keys = [self.key(models[r.model], r, s) for r, s in zip(requests, seeds, strict=True)]
-        known = self.cache.get_many(keys) if self.cache is not None else {}
-
-        async def one(index: int) -> Generation:
-            request, seed, key = requests[index], seeds[index], keys[index]
-            stored = known.get(key)
-            if stored is not None:
-                self.counts.cache_hits += 1
-                return _generation(request, stored, seed, cached=True)
-            stored = await self._generate(models[request.model], request, seed)
-            self.counts.generated += 1
-            known[key] = stored
-            record = GenerationRecord(
-                key, request.model, request.language, request.item_id, seed, stored
-            )
-            self._remember(record)
-            return _generation(request, stored, seed, cached=False)
-
-        try:
-            return await bounded_map(range(len(requests)), one, self.concurrency, on_result)
-        finally:
-            self._flush()
+        for name in {request.model for request in requests}:
+            self.registry.served(name)  # an unknown model fails before any call
+        return await self._batch.run(requests, on_result)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self._endpoints.aclose()
 
-    def _body(self, model: ServedModel, instruction: str, seed: int) -> dict[str, Any]:
+    def _key(self, request: GenerationRequest) -> str:
+        model = self.registry.served(request.model)
+        return self.key(model, request, _seed(request))
+
+    def _cached(self, request: GenerationRequest, stored: StoredGeneration) -> Generation:
+        return _generation(request, stored, cached=True)
+
+    async def _generate(self, request: GenerationRequest) -> Generation:
+        model = self.registry.served(request.model)
         sampling = self.registry.sampling
-        body: dict[str, Any] = {
-            "model": model.name,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            "max_tokens": sampling.max_tokens,
-            "seed": seed,
-        }
-        if self.registry.prompt_format is PromptFormat.CHAT:
-            body["messages"] = [{"role": "user", "content": instruction}]
-        else:
-            body["prompt"] = instruction
-        return body
-
-    async def _generate(
-        self, model: ServedModel, request: GenerationRequest, seed: int
-    ) -> StoredGeneration:
-        body = self._body(model, request.instruction, seed)
-        stored: StoredGeneration = await self.post(model, body, self._parse)
-        return stored
-
-    async def post(
-        self,
-        model: ServedModel,
-        body: dict[str, Any],
-        parse: Callable[[Any], Any] | None = None,
-    ) -> Any:
-        """POST `body` to the model's completion endpoint (the replica with the fewest requests
-        in flight first) and return `parse` of the answer; errors name the model and say what
-        to do."""
-        replicas = sorted(model.endpoints, key=lambda url: self._in_flight.get(url, 0))
-        primary = replicas[0]
-        self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
-        urls = [join_url(url, self._path) for url in replicas]
-        try:
-            return await self._http.post(urls, body, parse)
-        except EndpointMalformedError as error:
-            raise GenerationMalformedError(
-                f"model {model.name!r} at {error.url} gave no usable answer in "
-                f"{error.attempts} attempts: {error.reason}. Nothing was stored for it; check the "
-                "server's chat template and logs."
-            ) from None
-        except EndpointUnavailableError as error:
-            raise GenerationUnavailableError(
-                f"model {model.name!r} at {error.url} failed after {error.attempts} attempts: "
-                f"{error.reason}. Is the vLLM server running (sxs generators serve)?"
-            ) from None
-        except EndpointRejectedError as error:
-            hint = (
-                " The server does not serve this model: restart `sxs generators serve` or run "
-                "`sxs generators sync` to load new adapters."
-                if error.status == 404
-                else ""
-            )
-            raise GenerationRejectedError(f"model {model.name!r}: {error}.{hint}") from None
-        finally:
-            self._in_flight[primary] -= 1
+        body = completion_body(
+            model.name,
+            request.instruction,
+            chat=self._endpoints.chat,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            seed=_seed(request),
+        )
+        stored: StoredGeneration = await self._endpoints.post(model, body, self._parse)
+        return _generation(request, stored, cached=False)
 
     def _parse(self, data: Any) -> StoredGeneration:
         """The text of a completion; `MalformedAnswerError` when it has none (null or absent)."""
-        chat = self.registry.prompt_format is PromptFormat.CHAT
+        chat = self._endpoints.chat
         try:
-            choice = data["choices"][0]
-            text = choice["message"]["content"] if chat else choice["text"]
-            finish_reason = choice.get("finish_reason")
+            text = completion_text(data, chat)
+            finish_reason = data["choices"][0].get("finish_reason")
             tokens = (data.get("usage") or {}).get("completion_tokens")
         except (KeyError, IndexError, TypeError, AttributeError) as error:
             raise MalformedAnswerError(
@@ -238,15 +162,28 @@ class Generator:
             raise MalformedAnswerError(f"{field} is {json.dumps(text)}, not a text")
         return StoredGeneration(text, finish_reason, tokens)
 
-    def _remember(self, record: GenerationRecord) -> None:
-        if self.cache is None:
-            return
-        self._unsaved.append(record)
-        if len(self._unsaved) >= self.flush_every:
-            self._flush()
+    def _save(self, values: list[tuple[str, GenerationRequest, StoredGeneration]]) -> None:
+        assert self.cache is not None
+        self.cache.put_many(
+            GenerationRecord(key, r.model, r.language, r.item_id, _seed(r), stored)
+            for key, r, stored in values
+        )
 
-    def _flush(self) -> None:
-        if self.cache is not None and self._unsaved:
-            self.cache.put_many(self._unsaved)
-            self.counts.stored += len(self._unsaved)
-            self._unsaved = []
+
+def _seed(request: GenerationRequest) -> int:
+    return request_seed(request.model, request.language, request.item_id)
+
+
+def _stored(generation: Generation) -> StoredGeneration:
+    return StoredGeneration(generation.text, generation.finish_reason, generation.completion_tokens)
+
+
+def _generation(request: GenerationRequest, stored: StoredGeneration, cached: bool) -> Generation:
+    return Generation(
+        request,
+        stored.text,
+        stored.finish_reason,
+        stored.completion_tokens,
+        _seed(request),
+        cached,
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from common.openai_http import ClientSettings
 from generators.cache import GenerationCache
 from generators.eval_sets import EvalSet, load_eval_sets
 from generators.registry import Registry, load_registry
@@ -63,7 +64,13 @@ def build_service(
     )
     store = JobStore(settings.db)
     key = settings.generator_api_key
-    generator_key = key.get_secret_value() if key else None
+    generator_client = ClientSettings(
+        concurrency=2 * settings.item_concurrency,
+        timeout_s=settings.generation_timeout_s,
+        retry=settings.generation_retry,
+        api_key=key.get_secret_value() if key else None,
+        transport=transport,
+    )
     judgment_cache = JudgmentCache(settings.db)
     metrics = Metrics()
     comparisons = Comparisons(
@@ -78,22 +85,15 @@ def build_service(
         parse_attempts=settings.parse_attempts,
         item_concurrency=settings.item_concurrency,
         max_items=settings.max_items_per_job,
-        generation_timeout_s=settings.generation_timeout_s,
-        generation_retry=settings.generation_retry,
-        generator_api_key=generator_key,
+        generator_client=generator_client,
         on_item=metrics.item_done,
-        transport=transport,
     )
     consistency = ConsistencyJobs(
-        api_key=generator_key,
         registry=registry,
         mcq_sets=settings.mcq_sets,
         store=store,
         cache_file=settings.db,
-        concurrency=2 * settings.item_concurrency,
-        timeout_s=settings.generation_timeout_s,
-        retry=settings.generation_retry,
-        transport=transport,
+        client=generator_client,
     )
     runners = {COMPARISON: comparisons.run_job, CONSISTENCY: consistency.run}
     jobs = JobManager(store, runners, metrics, settings.jobs_in_parallel)

@@ -15,14 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from common.concurrency import bounded_map
+from common.cached_batch import CachedBatch
+from common.completions import completion_body, completion_path, completion_text
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
-from common.openai_http import OpenAIHttp, RetryPolicy, join_url
+from common.openai_http import ClientSettings, OpenAIHttp, join_url
 from common.store import ContentStore, content_key
 from training.errors import TranslationError
 from training.languages import LANGUAGES
@@ -73,7 +72,7 @@ class Translated:
     cached: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TranslationCounts:
     """What a run cost."""
 
@@ -89,24 +88,13 @@ class Translator:
         endpoint: TranslationEndpoint,
         cache_file: Path,
         *,
-        concurrency: int = 16,
-        timeout_s: float = 300.0,
-        retry: RetryPolicy | None = None,
-        api_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: ClientSettings | None = None,
         flush_every: int = 32,
     ) -> None:
         self.endpoint = endpoint
-        self.concurrency = concurrency
-        self.flush_every = flush_every
-        self.counts = TranslationCounts()
-        self._http = OpenAIHttp(
-            concurrency=concurrency,
-            timeout_s=timeout_s,
-            retry=retry or RetryPolicy(),
-            api_key=api_key,
-            transport=transport,
-        )
+        client = client or ClientSettings(concurrency=16, timeout_s=300.0)
+        self.concurrency = client.concurrency
+        self._http = OpenAIHttp(client)
         self._store = ContentStore(
             cache_file,
             "translations",
@@ -114,9 +102,24 @@ class Translator:
             not_null={"translation"},
         )
         self._base = str(endpoint.base_url).rstrip("/")
-        chat = endpoint.api is TranslationApi.CHAT
-        self._url = join_url(self._base, "/chat/completions" if chat else "/completions")
-        self._unsaved: list[dict[str, Any]] = []
+        self._chat = endpoint.api is TranslationApi.CHAT
+        self._url = join_url(self._base, completion_path(self._chat))
+        self._batch: CachedBatch[TextToTranslate, str, Translated] = CachedBatch(
+            key=self.key,
+            compute=self._translate,
+            to_store=lambda result: result.text if result.error is None else None,
+            from_store=lambda task, text: Translated(task, text, cached=True),
+            load=self._load,
+            save=self._save,
+            concurrency=client.concurrency,
+            flush_every=flush_every,
+        )
+
+    @property
+    def counts(self) -> TranslationCounts:
+        """Texts translated and stored (failures not counted), and read from the cache, so far."""
+        counts = self._batch.counts
+        return TranslationCounts(counts.stored, counts.cache_hits)
 
     def key(self, task: TextToTranslate) -> str:
         """The cache key of a text to translate."""
@@ -146,30 +149,30 @@ class Translator:
         on_result: Callable[[Translated], None] | None = None,
     ) -> list[Translated]:
         """A translation or a failure for every task, in order; saved as they come."""
-        keys = [self.key(task) for task in tasks]
-        known = self._store.get_many(keys, ("translation",))
-
-        async def one(index: int) -> Translated:
-            task, key = tasks[index], keys[index]
-            if key in known:
-                self.counts.cache_hits += 1
-                return Translated(task, known[key]["translation"], cached=True)
-            result = await self._translate(task)
-            if result.error is not None:
-                return result
-            self.counts.translated += 1
-            known[key] = {"translation": result.text}
-            self._remember(key, task, result.text or "")
-            return result
-
-        try:
-            return await bounded_map(range(len(tasks)), one, self.concurrency, on_result)
-        finally:
-            self._flush()
+        return await self._batch.run(tasks, on_result)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    def _load(self, keys: list[str]) -> dict[str, str]:
+        rows = self._store.get_many(keys, ("translation",))
+        return {key: row["translation"] for key, row in rows.items()}
+
+    def _save(self, values: list[tuple[str, TextToTranslate, str]]) -> None:
+        self._store.put_many(
+            [
+                {
+                    "key": key,
+                    "model": self.endpoint.model,
+                    "source": task.source,
+                    "target": task.target,
+                    "text": task.text,
+                    "translation": translation,
+                }
+                for key, task, translation in values
+            ]
+        )
 
     async def _translate(self, task: TextToTranslate) -> Translated:
         endpoint = self.endpoint
@@ -178,23 +181,20 @@ class Translator:
             target=LANGUAGES.get(task.target, task.target),
             text=task.text,
         )
-        body: dict[str, Any] = {
-            "model": endpoint.model,
-            "temperature": 0.0,
-            "max_tokens": endpoint.max_tokens,
-        }
-        if endpoint.api is TranslationApi.CHAT:
-            body["messages"] = [{"role": "user", "content": prompt}]
-        else:
-            body["prompt"] = prompt
+        body = completion_body(
+            endpoint.model,
+            prompt,
+            chat=self._chat,
+            temperature=0.0,
+            max_tokens=endpoint.max_tokens,
+        )
         try:
             data = await self._http.post([self._url], body)
         except (EndpointUnavailableError, EndpointRejectedError) as error:
             return Translated(task, None, str(error))
         try:
-            choice = data["choices"][0]
-            text = choice["message"]["content"] if "messages" in body else choice["text"]
-            finish = choice.get("finish_reason")
+            text = completion_text(data, self._chat)
+            finish = data["choices"][0].get("finish_reason")
         except (KeyError, IndexError, TypeError) as error:
             return Translated(task, None, f"not an OpenAI completion (missing {error})")
         text = (text or "").strip()
@@ -205,22 +205,3 @@ class Translator:
                 task, None, f"cut at max_tokens = {endpoint.max_tokens} (raise --max-tokens)"
             )
         return Translated(task, text)
-
-    def _remember(self, key: str, task: TextToTranslate, translation: str) -> None:
-        self._unsaved.append(
-            {
-                "key": key,
-                "model": self.endpoint.model,
-                "source": task.source,
-                "target": task.target,
-                "text": task.text,
-                "translation": translation,
-            }
-        )
-        if len(self._unsaved) >= self.flush_every:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._unsaved:
-            self._store.put_many(self._unsaved)
-            self._unsaved = []

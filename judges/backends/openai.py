@@ -29,9 +29,10 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from common.completions import completion_body, completion_path, completion_text
 from common.errors import EndpointRejectedError, EndpointUnavailableError
 from common.logprobs import best_by_label, first_token_top, next_token_request
-from common.openai_http import OpenAIHttp, RetryPolicy, join_url
+from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy, join_url
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
 from judges.verdicts import Verdict, parse_verdict
@@ -77,6 +78,16 @@ class OpenAIJudgeConfig(BaseModel):
         description="sampling temperature of a parse retry in generate mode (seeded)",
     )
 
+    def client(self, transport: httpx.AsyncBaseTransport | None = None) -> ClientSettings:
+        """The HTTP client settings these settings give."""
+        retry = RetryPolicy(
+            max_attempts=self.max_attempts,
+            backoff_initial_s=self.backoff_initial_s,
+            backoff_max_s=self.backoff_max_s,
+        )
+        key = self.api_key.get_secret_value() if self.api_key else None
+        return ClientSettings(self.concurrency, self.timeout_s, retry, key, transport)
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -98,20 +109,10 @@ class OpenAIJudge:
         self.config = config
         self.identity = f"openai|{config.model}|{config.mode}|{config.api}"
         self.retries_differ = config.mode is JudgeMode.GENERATE
-        path = "/completions" if config.api is ApiKind.COMPLETIONS else "/chat/completions"
-        self.endpoint = join_url(config.base_url, path)
+        self._chat = config.api is ApiKind.CHAT
+        self.endpoint = join_url(config.base_url, completion_path(self._chat))
         self.health_url: str | None = join_url(config.base_url, "/models")
-        self._http = OpenAIHttp(
-            concurrency=config.concurrency,
-            timeout_s=config.timeout_s,
-            retry=RetryPolicy(
-                max_attempts=config.max_attempts,
-                backoff_initial_s=config.backoff_initial_s,
-                backoff_max_s=config.backoff_max_s,
-            ),
-            api_key=config.api_key.get_secret_value() if config.api_key else None,
-            transport=transport,
-        )
+        self._http = OpenAIHttp(config.client(transport))
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Send one prompt, greedy, and read the verdict as the mode says."""
@@ -138,23 +139,19 @@ class OpenAIJudge:
 
     def _body(self, prompt: str, attempt: int) -> dict[str, Any]:
         config = self.config
-        body: dict[str, Any] = {"model": config.model, "temperature": 0.0}
+        fields: dict[str, Any] = {"temperature": 0.0}
         if attempt > 1 and self.retries_differ:
-            body |= {"temperature": config.retry_temperature, "seed": attempt - 1}
-        if config.api is ApiKind.COMPLETIONS:
-            body["prompt"] = prompt
-        else:
-            body["messages"] = [{"role": "user", "content": prompt}]
+            fields |= {"temperature": config.retry_temperature, "seed": attempt - 1}
         if config.mode is JudgeMode.GENERATE:
-            body["max_tokens"] = 2
+            fields["max_tokens"] = 2
         else:
-            body |= next_token_request(config.api is ApiKind.CHAT, config.top_logprobs)
-        return body
+            fields |= next_token_request(self._chat, config.top_logprobs)
+        return completion_body(config.model, prompt, chat=self._chat, **fields)
 
     def _reply(self, data: Any) -> JudgeReply:
         choice = data["choices"][0]
-        chat = self.config.api is ApiKind.CHAT
-        raw = (choice["message"]["content"] if chat else choice["text"]) or ""
+        chat = self._chat
+        raw = completion_text(data, chat) or ""
         if not isinstance(raw, str):
             raise TypeError("the answer text is not a string")
         if self.config.mode is JudgeMode.GENERATE:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from common.files import write_text_atomically
 from common.lists import comma_list
+from common.openai_http import ClientSettings
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import read_mcq_set
 from generators.registry import load_registry
@@ -58,7 +59,7 @@ def consistency(
         check_run(mcq_set, codes, s, reference_accuracy)
     except ConsistencyRequestError as error:  # the message names the set's file
         raise UsageError(f"{mcq_set_file}: {error}") from None
-    answerer = McqAnswerer(registry, db, concurrency=concurrency)
+    answerer = McqAnswerer(registry, db, client=ClientSettings(concurrency, timeout_s=120.0))
     records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))
     report = reports(records, mcq_set, codes, s, reference_accuracy)
     write_text_atomically(out / "consistency.json", json.dumps(report, indent=2))

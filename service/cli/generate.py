@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from common.jsonl import write_records
+from common.openai_http import ClientSettings
 from generators.cache import GenerationCache
 from generators.client import Generation, GenerationRequest, Generator
 from generators.eval_sets import instructions_in, read_eval_set
@@ -41,9 +42,8 @@ def generate(
         GenerationRequest(model, language, item_id, instruction)
         for item_id, instruction in instructions_in(items, language, eval_set)
     ]
-    generator = Generator(
-        registry, cache=GenerationCache(db), concurrency=concurrency, timeout_s=timeout
-    )
+    client = ClientSettings(concurrency=concurrency, timeout_s=timeout)
+    generator = Generator(registry, cache=GenerationCache(db), client=client)
     try:
         generations = asyncio.run(_generate_with_progress(generator, requests))
     except BaseException:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from common.jsonl import write_records
 from common.lists import comma_list
+from common.openai_http import ClientSettings
 from service.cli.console import progress_bar
 from service.cli.errors import CommandFailedError, UsageError, setting_problem
 from training.translate import (
@@ -69,8 +70,8 @@ def translate(
     failed_file = out.with_suffix(".failed.jsonl")
     items = read_source(source_file, source)[:limit]
     tasks = texts_to_translate(items, source, targets)
-    translator = Translator(settings, db, concurrency=concurrency, timeout_s=timeout,
-                            api_key=api_key)  # fmt: skip
+    client = ClientSettings(concurrency=concurrency, timeout_s=timeout, api_key=api_key)
+    translator = Translator(settings, db, client=client)
     results = asyncio.run(_run(translator, tasks))
     records, failed = parallel_records(items, results, source)
     write_records(out, records)

@@ -12,10 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-import httpx
-
 from common.concurrency import bounded_map
-from common.openai_http import RetryPolicy
+from common.openai_http import ClientSettings
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
 from generators.errors import UnknownModelError
@@ -69,11 +67,8 @@ class Comparisons:
         parse_attempts: int,
         item_concurrency: int,
         max_items: int,
-        generation_timeout_s: float,
-        generation_retry: RetryPolicy,
-        generator_api_key: str | None,
+        generator_client: ClientSettings,
         on_item: Callable[[PairResult], None] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.registry = registry
         self.eval_sets = eval_sets
@@ -86,11 +81,8 @@ class Comparisons:
         self.parse_attempts = parse_attempts
         self.item_concurrency = item_concurrency
         self.max_items = max_items
-        self.generation_timeout_s = generation_timeout_s
-        self.generation_retry = generation_retry
-        self.generator_api_key = generator_api_key
+        self.generator_client = generator_client
         self.on_item = on_item
-        self.transport = transport
         self._summaries: dict[str, tuple[int, Summary]] = {}
 
     def judge_name(self, requested: str | None) -> str:
@@ -173,12 +165,8 @@ class Comparisons:
         generator = Generator(
             self.registry,
             cache=self.generation_cache,
-            concurrency=2 * self.item_concurrency,
-            timeout_s=self.generation_timeout_s,
-            retry=self.generation_retry,
-            api_key=self.generator_api_key,
+            client=self.generator_client.but(concurrency=2 * self.item_concurrency),
             flush_every=1,
-            transport=self.transport,
         )
         sxs = SideBySide(
             judge,

@@ -10,9 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from common.openai_http import RetryPolicy
+from common.openai_http import ClientSettings
 from common.store import content_key
 from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
@@ -41,11 +39,7 @@ class ConsistencyJobs:
         mcq_sets: dict[str, Path],
         store: JobStore,
         cache_file: Path,
-        concurrency: int,
-        timeout_s: float,
-        retry: RetryPolicy,
-        api_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: ClientSettings,
     ) -> None:
         self.registry = registry
         self.sets: dict[str, McqSet] = {name: read_mcq_set(path) for name, path in mcq_sets.items()}
@@ -55,11 +49,7 @@ class ConsistencyJobs:
         }  # part of a job's id: an edited set is a new job
         self.store = store
         self.cache_file = cache_file
-        self.concurrency = concurrency
-        self.timeout_s = timeout_s
-        self.retry = retry
-        self.api_key = api_key
-        self.transport = transport
+        self.client = client
 
     def check(self, request: ConsistencyRequest) -> tuple[McqSet, list[str], int]:
         """The set, the languages and the number of units; a `RequestError` naming the problem."""
@@ -83,15 +73,7 @@ class ConsistencyJobs:
         request = ConsistencyRequest.model_validate(job.request["request"])
         mcq_set, languages, _ = self.check(request)
         done = self.store.done_ids(job.id)
-        answerer = McqAnswerer(
-            self.registry,
-            self.cache_file,
-            concurrency=self.concurrency,
-            timeout_s=self.timeout_s,
-            retry=self.retry,
-            api_key=self.api_key,
-            transport=self.transport,
-        )
+        answerer = McqAnswerer(self.registry, self.cache_file, client=self.client)
         position = {item.id: index for index, item in enumerate(mcq_set.items)}
 
         def keep(unit: ItemAnswers) -> None:

@@ -19,7 +19,7 @@ import httpx
 
 from common.concurrency import bounded_map
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
-from common.openai_http import OpenAIHttp, RetryPolicy
+from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.response_language import off_language_share
 from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
@@ -69,11 +69,13 @@ class MatrixClient:
         self.check_language = check_language
         self.finished: dict[tuple[str, str], Cell] = {}
         self._http = OpenAIHttp(
-            concurrency=max(8, 2 * concurrency),
-            timeout_s=60.0,
-            retry=retry or RetryPolicy(max_attempts=5, backoff_initial_s=0.5),
-            api_key=token,
-            transport=transport,
+            ClientSettings(
+                concurrency=max(8, 2 * concurrency),
+                timeout_s=60.0,
+                retry=retry or RetryPolicy(max_attempts=5, backoff_initial_s=0.5),
+                api_key=token,
+                transport=transport,
+            )
         )
 
     async def check(self, recipe: MatrixRecipe) -> None:

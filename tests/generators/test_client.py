@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from common.openai_http import RetryPolicy
+from common.openai_http import ClientSettings, RetryPolicy
 from generators.cache import GenerationCache
 from generators.client import Generation, GenerationRequest, Generator, request_seed
 from generators.errors import (
@@ -70,9 +70,8 @@ def run(generator: Generator, requests: list[GenerationRequest]) -> list[Generat
 
 
 def make(handler: Handler, cache: GenerationCache | None = None, **fields: Any) -> Generator:
-    return Generator(
-        registry(**fields), cache=cache, retry=FAST, transport=httpx.MockTransport(handler)
-    )
+    client = ClientSettings(retry=FAST, transport=httpx.MockTransport(handler))
+    return Generator(registry(**fields), cache=cache, client=client)
 
 
 def test_chat_requests_carry_the_sampling_the_model_and_a_seed() -> None:
@@ -139,13 +138,17 @@ def test_replicas_share_the_load_and_cover_for_each_other() -> None:
             return echo(request)
 
     replicas = ["http://a.test/v1", "http://b.test/v1"]
-    generator = Generator(registry(endpoints=replicas), retry=FAST, concurrency=8, transport=Slow())
+    generator = Generator(
+        registry(endpoints=replicas), client=ClientSettings(8, retry=FAST, transport=Slow())
+    )
     texts = [g.text.split("|")[2] for g in run(generator, requests_for("es", 40))]
     assert abs(texts.count("a.test") - texts.count("b.test")) <= 8
 
     failing = ["http://down.test/v1", "http://b.test/v1"]
     hosts.clear()
-    generator = Generator(registry(endpoints=failing), retry=FAST, concurrency=1, transport=Slow())
+    generator = Generator(
+        registry(endpoints=failing), client=ClientSettings(1, retry=FAST, transport=Slow())
+    )
     texts = [g.text.split("|")[2] for g in run(generator, requests_for("es", 5))]
     assert texts == ["b.test"] * 5
     assert "down.test" in hosts
@@ -235,15 +238,16 @@ def test_a_server_dying_mid_run_loses_nothing(tmp_path: Path) -> None:
         generator = Generator(
             registry(endpoints=[url]),
             cache=GenerationCache(tmp_path / "s.db"),
-            retry=FAST,
-            concurrency=1,
+            client=ClientSettings(concurrency=1, retry=FAST),
         )
         with pytest.raises(GenerationUnavailableError, match="HTTP 503"):
             run(generator, requests)
     assert generator.counts.stored == 7
     with serving(create_app(lambda prompt: f"answer to {prompt}")) as url:
         resumed = Generator(
-            registry(endpoints=[url]), cache=GenerationCache(tmp_path / "s.db"), retry=FAST
+            registry(endpoints=[url]),
+            cache=GenerationCache(tmp_path / "s.db"),
+            client=ClientSettings(retry=FAST),
         )
         generations = run(resumed, requests)
     assert (resumed.counts.cache_hits, resumed.counts.generated) == (7, 13)
@@ -258,7 +262,8 @@ def test_a_server_that_accepts_but_never_answers_times_out() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
-        generator = Generator(registry(endpoints=[url]), retry=FAST, timeout_s=0.2)
+        client = ClientSettings(retry=FAST, timeout_s=0.2)
+        generator = Generator(registry(endpoints=[url]), client=client)
         with pytest.raises(GenerationUnavailableError) as raised:
             run(generator, requests_for("es", 1))
     assert f"model 'es' at {url}/chat/completions failed after 3 attempts: timed out" in str(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from common.errors import InputFileError
+from common.openai_http import ClientSettings
 from generators.errors import GenerationRejectedError, UnknownModelError
 from generators.mcq_client import McqAnswerer, McqRequest
 from generators.mcq_sets import read_mcq_set
@@ -78,7 +79,9 @@ def test_answers_come_from_letter_logprobs_and_are_cached(tmp_path: Path) -> Non
     ]
 
     async def run() -> tuple[list[int | None], int, int]:
-        answerer = McqAnswerer(registry, tmp_path / "sxs.db", transport=backends.transport())
+        answerer = McqAnswerer(
+            registry, tmp_path / "sxs.db", client=ClientSettings(transport=backends.transport())
+        )
         try:
             answers = await answerer.answer(requests)
         finally:
@@ -106,7 +109,9 @@ def test_no_letter_among_the_top_tokens_is_no_answer(tmp_path: Path) -> None:
     item = read_mcq_set(SAMPLE_MCQ_SET).items[0]
 
     async def run() -> int | None:
-        answerer = McqAnswerer(registry, transport=httpx.MockTransport(handler))
+        answerer = McqAnswerer(
+            registry, client=ClientSettings(transport=httpx.MockTransport(handler))
+        )
         try:
             (answer,) = await answerer.answer([McqRequest("good", "en", item)])
         finally:
@@ -121,7 +126,9 @@ def test_no_letter_among_the_top_tokens_is_no_answer(tmp_path: Path) -> None:
         return httpx.Response(404, json={"error": {"message": "The model does not exist."}})
 
     async def refused() -> None:
-        answerer = McqAnswerer(registry, transport=httpx.MockTransport(missing))
+        answerer = McqAnswerer(
+            registry, client=ClientSettings(transport=httpx.MockTransport(missing))
+        )
         try:
             await answerer.answer([McqRequest("good", "en", item)])
         finally:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from common.openai_http import RetryPolicy
+from common.openai_http import ClientSettings, RetryPolicy
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
 from generators.errors import GenerationRejectedError
@@ -253,7 +253,7 @@ def test_faults_name_the_model_and_endpoint(stack: Stack) -> None:
     )
     fast = RetryPolicy(max_attempts=2, backoff_initial_s=0, backoff_max_s=0)
     with pytest.raises(GenerationRejectedError, match=r"model 'ghost'.*HTTP 404"):
-        asyncio.run(generate_one(Generator(ghost, retry=fast), "ghost"))
+        asyncio.run(generate_one(Generator(ghost, client=ClientSettings(retry=fast)), "ghost"))
     # (timeouts: tests/generators/test_client.py, against a loopback socket that never answers)
 
 
@@ -310,7 +310,7 @@ def test_the_tiny_model_answers_the_mcq_sample_in_every_language(
     ]
 
     async def run() -> tuple[list[int | None], list[dict[str, float]], int, int]:
-        answerer = McqAnswerer(registry, tmp_path / "sxs.db", concurrency=16)
+        answerer = McqAnswerer(registry, tmp_path / "sxs.db", client=ClientSettings(16))
         try:
             answers = await answerer.answer(requests)
         finally:
