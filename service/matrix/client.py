@@ -20,6 +20,7 @@ import httpx
 from common.concurrency import bounded_map
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy
+from service.api.schemas import ComparisonView, ItemPage, JobStatus
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.response_language import off_language_share
 from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
@@ -159,63 +160,43 @@ class MatrixClient:
         if recipe.judge is not None:
             body["judge"] = recipe.judge
         try:
-            view = await self._http.post([f"{self.base}/comparisons"], body)
+            view = ComparisonView.model_validate(
+                await self._http.post([f"{self.base}/comparisons"], body)
+            )
         except EndpointRejectedError as error:
             raise MatrixError(f"{row} · {language}: the service refused the job: {error}") from None
         failures = 0
         while True:
-            progress = view["progress"]
             if on_progress is not None:
-                on_progress(
-                    CellProgress(row, language, view["status"], progress["done"], progress["total"])
-                )
-            if view["status"] in ("done", "failed", "cancelled"):
+                done, total = view.progress.done, view.progress.total
+                on_progress(CellProgress(row, language, view.status.value, done, total))
+            if view.status in FINISHED:
                 break
             await asyncio.sleep(self.poll_s)
             try:
-                view = await self._http.get(f"{self.base}/comparisons/{view['id']}")
-                failures = 0
+                data = await self._http.get(f"{self.base}/comparisons/{view.id}")
+                view, failures = ComparisonView.model_validate(data), 0
             except EndpointUnavailableError as error:
                 failures += 1
                 if failures >= MAX_POLL_FAILURES:
                     raise MatrixError(f"lost the service while polling: {error}") from None
-        if view["status"] != "done":
-            reason = view.get("error") or view["status"]
-            return Cell(row=row, language=language, baseline=baseline, job_id=view["id"],
-                        error=str(reason))  # fmt: skip
-        summary = view["summary"] or {}
+        if view.status is not JobStatus.DONE:
+            reason = view.error or view.status.value
+            return Cell(row=row, language=language, baseline=baseline, job_id=view.id, error=reason)
         off_language = None
         if self.check_language:
-            texts = await self.responses(view["id"])
+            texts = await self.responses(view.id)
             off_language = off_language_share(texts, language, recipe.languages)
-        return Cell(
-            row=row,
-            language=language,
-            baseline=baseline,
-            score=summary.get("score"),
-            ci_low=summary.get("ci_low"),
-            ci_high=summary.get("ci_high"),
-            pairs=summary.get("pairs", 0),
-            wins=summary.get("wins", 0),
-            ties=summary.get("ties", 0),
-            losses=summary.get("losses", 0),
-            invalid=summary.get("invalid", 0),
-            identical=summary.get("identical", 0),
-            empty_row=summary.get("empty_a", 0),
-            empty_baseline=summary.get("empty_b", 0),
-            off_language=off_language,
-            job_id=view["id"],
-            error=None if summary.get("score") is not None else "no valid judgment",
-        )
+        return cell_of(view, row, language, baseline, off_language)
 
     async def responses(self, job_id: str) -> list[str]:
         """Model A's responses of a finished comparison (every page)."""
         texts: list[str] = []
         while True:
             url = f"{self.base}/comparisons/{job_id}/items?offset={len(texts)}&limit={ITEMS_PAGE}"
-            page = await self._http.get(url)
-            texts += [item["response_a"] for item in page["items"]]
-            if not page["items"] or len(texts) >= page["total"]:
+            page = ItemPage.model_validate(await self._http.get(url))
+            texts += [item.response_a for item in page.items]
+            if not page.items or len(texts) >= page.total:
                 return texts
 
     async def aclose(self) -> None:
@@ -224,3 +205,35 @@ class MatrixClient:
 
     def _root(self) -> str:
         return self.base.removesuffix("/v1")
+
+
+FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def cell_of(
+    view: ComparisonView, row: str, language: str, baseline: str, off_language: float | None
+) -> Cell:
+    """The cell of a finished comparison."""
+    summary = view.summary
+    if summary is None:
+        return Cell(row=row, language=language, baseline=baseline, job_id=view.id,
+                    off_language=off_language, error="no valid judgment")  # fmt: skip
+    return Cell(
+        row=row,
+        language=language,
+        baseline=baseline,
+        score=summary.score,
+        ci_low=summary.ci_low,
+        ci_high=summary.ci_high,
+        pairs=summary.pairs,
+        wins=summary.wins,
+        ties=summary.ties,
+        losses=summary.losses,
+        invalid=summary.invalid,
+        identical=summary.identical,
+        empty_row=summary.empty_a,
+        empty_baseline=summary.empty_b,
+        off_language=off_language,
+        job_id=view.id,
+        error=None if summary.score is not None else "no valid judgment",
+    )

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from service.cli import app
 from tests.training.test_mixtures import oasst_parallel, synthetic
 from training.crosslingual import CrossVariant, cross_pairs, crossin
 from training.errors import MixtureError
@@ -141,24 +139,3 @@ def test_on_real_parallel_data(tmp_path: Path, shared_data: Path) -> None:
     for row in crossed:
         assert row["instruction"] == by_id[row["id"]]["prompt"]["fi"]
         assert row["response"] == by_id[row["id"]]["response"]["en"]
-
-
-def test_the_cli_builds_crossin_with_translations(tmp_path: Path) -> None:
-    path = tmp_path / "set.jsonl"
-    data = synthetic(60, ("en", "fi", "sw"))
-    path.write_text("".join(r.model_dump_json() + "\n" for r in data.records), "utf-8")
-    result = CliRunner().invoke(
-        app,
-        [
-            *("mixtures", "build", str(path), "--out", str(tmp_path / "m")),
-            *("--family", "crossin-x2x", "--languages", "en,fi,sw", "--percent", "100"),
-            *("--translations", "3", "--translation-directions", "both"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    folder = tmp_path / "m" / "crossin-x2x-p100+tr3"
-    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
-    assert manifest["translations"] == {"en>fi": 3, "en>sw": 3, "fi>en": 3, "sw>en": 3}
-    assert sum(manifest["counts"].values()) == 60 and manifest["total"] == 72
-    shown = CliRunner().invoke(app, ["mixtures", "show", str(folder)])
-    assert "translate en>fi" in shown.output

@@ -15,7 +15,7 @@ from service.cli import app
 from tests.loopback import free_port, serving
 from tests.openai_stub import create_app, prefer_longer
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 SAMPLE = ROOT / "examples" / "sample_pairs.jsonl"
 SXS = Path(sys.executable).parent / "sxs"
 runner = CliRunner()

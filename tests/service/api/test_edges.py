@@ -1,0 +1,193 @@
+"""The API's edges: the token, the registry views and health, judging given responses, and
+every bad request answered with a message a person can act on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from tests.service.comparison_api import REQUEST
+from tests.service.fakes import Backends, settings
+
+
+def test_auth(tmp_path: Path, backends: Backends) -> None:
+    app = create_app(settings(tmp_path, token="s3cret"), transport=backends.transport())
+    with TestClient(app) as client:
+        refused = client.get("/v1/models")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["type"] == "unauthorized"
+        assert refused.headers["www-authenticate"] == "Bearer"
+        wrong = client.get("/v1/models", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = client.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
+        assert right.status_code == 200
+        assert client.get("/healthz").status_code == 200  # probes stay open
+
+
+def test_auth_off_and_the_registry_views(client: TestClient) -> None:
+    models = client.get("/v1/models").json()
+    assert [(m["name"], m["adapter"]) for m in models] == [
+        ("base", False),
+        ("good", True),
+        ("bad", True),
+        ("mute", True),
+        ("null", True),
+    ]
+    (sample,) = client.get("/v1/eval-sets").json()
+    assert sample == {
+        "id": "sample",
+        "items": 12,
+        "languages": ["en", "es", "fi", "hi", "ru", "zh"],
+    }
+    health = client.get("/healthz").json()
+    assert health == {
+        "status": "ok",
+        "store": "ok",
+        "generators": {"http://gen.test/v1": "ok"},
+        "judges": {"llm": "ok", "reference": "local"},
+    }
+
+
+def test_judging_given_responses(client: TestClient, backends: Backends) -> None:
+    body = {
+        "instruction": "Name a fruit.",
+        "response_a": "A banana is a fruit.",
+        "response_b": "No.",
+    }
+    result = client.post("/v1/judgments", json=body).json()
+    assert (result["outcome"], result["score"], result["identical"]) == ("win", 1.0, False)
+    assert (result["ab"]["verdict"], result["ba"]["verdict"]) == ("1", "2")
+    assert client.post("/v1/judgments", json=body).json() == result
+    assert sum(backends.judgments.values()) == 2  # the second answer came from the store
+    same = client.post("/v1/judgments", json=body | {"response_b": body["response_a"]}).json()
+    assert (same["outcome"], same["identical"], same["ab"]) == ("tie", True, None)
+    reference = client.post(
+        "/v1/judgments", json=body | {"judge": "reference", "reference": "A banana is a fruit."}
+    ).json()
+    assert reference["outcome"] == "win"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kind", "field", "message"),
+    [
+        (
+            REQUEST | {"model_a": "fr"},
+            422,
+            "unknown_model",
+            "model_a",
+            "model 'fr' is not in the registry (known: base, good, bad, mute, null)",
+        ),
+        (
+            REQUEST | {"language": "sw"},
+            422,
+            "unknown_language",
+            "language",
+            "eval set 'sample' has no 'sw' instructions (it has: en, es, fi, hi, ru, zh)",
+        ),
+        (
+            REQUEST | {"model_b": "good"},
+            422,
+            "invalid_request",
+            None,
+            "model_a and model_b are the same model",
+        ),
+        (
+            REQUEST | {"instructions": []},
+            422,
+            "invalid_request",
+            "instructions",
+            "List should have at least 1 item",
+        ),
+        (REQUEST | {"language": 7}, 422, "invalid_request", "language", "valid string"),
+        (REQUEST | {"language": "Spanish"}, 422, "invalid_request", "language", "should match"),
+        (
+            REQUEST | {"eval_set": "lima"},
+            404,
+            "unknown_eval_set",
+            "eval_set",
+            "eval set 'lima' is not registered (sample)",
+        ),
+        (REQUEST | {"item_ids": ["1", "99"]}, 422, "unknown_item", "item_ids", "no item '99'"),
+        (REQUEST | {"judge": "gpt"}, 422, "unknown_judge", "judge", "judge 'gpt' is not"),
+        (REQUEST | {"colour": "red"}, 422, "invalid_request", "colour", "Extra inputs"),
+        ({"model_a": "good"}, 422, "invalid_request", "model_b", "Field required"),
+        (
+            REQUEST | {"instructions": [{"id": "1", "text": "a"}, {"id": "1", "text": "b"}]},
+            422,
+            "duplicate_id",
+            "instructions",
+            "instruction ids must be unique",
+        ),
+    ],
+)
+def test_bad_requests_get_a_message_a_person_can_act_on(
+    client: TestClient,
+    body: dict[str, Any],
+    status: int,
+    kind: str,
+    field: str | None,
+    message: str,
+) -> None:
+    response = client.post("/v1/comparisons", json=body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["field"]) == (kind, field)
+    assert message in error["message"]
+
+
+def test_oversized_and_malformed_bodies(tmp_path: Path, backends: Backends) -> None:
+    app = create_app(settings(tmp_path, max_body_bytes=2048), transport=backends.transport())
+    with TestClient(app) as client:
+        big = REQUEST | {"instructions": [{"id": str(i), "text": "x" * 100} for i in range(40)]}
+        response = client.post("/v1/comparisons", json=big)
+        assert response.status_code == 413
+        assert response.json()["error"]["type"] == "body_too_large"
+        chunked = client.post(
+            "/v1/comparisons",
+            content=iter([json.dumps(big).encode()]),
+            headers={"content-type": "application/json"},
+        )
+        assert chunked.status_code == 413
+        broken = client.post(
+            "/v1/comparisons", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422
+        assert broken.json()["error"]["type"] == "invalid_request"
+        missing = client.get("/v1/comparisons/nope")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == {
+            "type": "unknown_comparison",
+            "message": "no comparison job 'nope'",
+            "field": "id",
+        }
+
+
+def test_health_says_which_backend_is_down(client: TestClient, backends: Backends) -> None:
+    backends.down = {"gen.test"}
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert health["generators"] == {"http://gen.test/v1": "unreachable: ConnectError"}
+    assert health["judges"] == {"llm": "ok", "reference": "local"}
+
+
+def test_judgment_errors_are_4xx_or_502_never_500(client: TestClient, backends: Backends) -> None:
+    body = {"instruction": "Name a fruit.", "response_a": "A banana.", "response_b": "No."}
+    blank = client.post("/v1/judgments", json=body | {"instruction": "   "})
+    assert blank.status_code == 422
+    assert blank.json()["error"]["message"] == "instruction: is blank; it needs some text"
+    no_reference = client.post("/v1/judgments", json=body | {"judge": "reference"})
+    assert no_reference.status_code == 422
+    assert no_reference.json()["error"]["type"] == "missing_reference"
+    backends.down = {"judge.test"}
+    down = client.post("/v1/judgments", json=body)
+    assert down.status_code == 502
+    assert "judge endpoint http://judge.test/v1/completions" in down.json()["error"]["message"]
+    text = REQUEST | {"instructions": [{"id": "1", "text": "\n"}]}
+    assert client.post("/v1/comparisons", json=text).json()["error"]["field"] == (
+        "instructions.0.text"
+    )

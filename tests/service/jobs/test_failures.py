@@ -1,0 +1,86 @@
+"""Jobs when a backend fails: retried, failed with a clear message, resumed; never a made-up
+result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from tests.service.comparison_api import REQUEST, SPANISH, expected_score, wait
+from tests.service.fakes import Backends, settings
+
+
+def test_a_backend_that_fails_sometimes_slows_but_loses_nothing(
+    client: TestClient, backends: Backends
+) -> None:
+    backends.fail_every = 4  # every 4th call answers 503
+    job = client.post("/v1/comparisons", json=REQUEST).json()
+    done = wait(client, job["id"], {"done", "failed"})
+    assert done["status"] == "done", done["error"]
+    assert done["summary"]["score"] == pytest.approx(expected_score(SPANISH))
+    assert max(backends.judgments.values()) == 1
+    assert max(backends.generations.values()) == 1
+
+
+def test_a_backend_that_is_down_fails_the_job_then_a_resubmission_completes(
+    client: TestClient, backends: Backends
+) -> None:
+    backends.down = {"judge.test"}
+    job = client.post("/v1/comparisons", json=REQUEST).json()
+    failed = wait(client, job["id"], {"failed", "done"})
+    assert failed["status"] == "failed"
+    assert "judge endpoint http://judge.test/v1/completions (model 'judge')" in failed["error"]
+    assert "ConnectError" in failed["error"]
+    generated = sum(backends.generations.values())
+    assert generated > 0
+
+    backends.down = set()
+    assert client.post("/v1/comparisons", json=REQUEST).status_code == 200
+    done = wait(client, job["id"], {"done", "failed"})
+    assert done["status"] == "done"
+    assert done["summary"]["score"] == pytest.approx(expected_score(SPANISH))
+    assert max(backends.generations.values()) == 1  # what was generated before was kept
+
+
+def test_a_null_content_fails_the_job_and_is_never_an_identical_tie(
+    tmp_path: Path, client: TestClient, backends: Backends
+) -> None:
+    request = {"model_a": "mute", "model_b": "null", "language": "es", "item_ids": ["1"]}
+    job = client.post("/v1/comparisons", json=request).json()
+    failed = wait(client, job["id"], {"done", "failed"})
+    assert failed["status"] == "failed", failed
+    assert "model 'null'" in failed["error"] and "content is null" in failed["error"]
+    assert failed["summary"] is None or failed["summary"]["pairs"] == 0
+    assert backends.generations[("null", SPANISH[0])] == 3  # retried: the policy's 3 attempts
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "sxs.db") as db:
+        stored = [row[0] for row in db.execute("select model from generations")]
+    assert stored == ["mute"]  # the empty answer is kept; nothing for the null one
+
+
+def test_a_resumed_job_that_can_no_longer_run_fails_with_the_message_of_a_new_request(
+    tmp_path: Path,
+) -> None:
+    backends = Backends()
+    backends.delay_s = 0.2  # slow enough that the job is unfinished when the service stops
+    with TestClient(create_app(settings(tmp_path), transport=backends.transport())) as first:
+        job = first.post("/v1/comparisons", json=REQUEST).json()
+        assert job["status"] in ("queued", "running")
+    # the model leaves the registry before the service starts again
+    smaller = tmp_path / "smaller.toml"
+    text = (tmp_path / "models.toml").read_text("utf-8")
+    smaller.write_text(text.replace('bad = "adapters/bad"\n', ""), "utf-8")
+    fresh = Backends()
+    service = create_app(settings(tmp_path, registry=smaller), transport=fresh.transport())
+    with TestClient(service) as second:
+        failed = wait(second, job["id"], {"failed", "done"})
+        new = second.post("/v1/comparisons", json=REQUEST)
+    assert new.status_code == 422
+    assert failed["status"] == "failed"
+    assert failed["error"] == new.json()["error"]["message"]
+    assert failed["error"].startswith("model 'bad' is not in the registry")
+    assert not fresh.judgments
