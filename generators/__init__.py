@@ -1,1 +1,2 @@
-"""Generation side of sxs: model registry, vLLM launch, OpenAI-compatible generation client."""
+"""Generation side of sxs: the model registry, the vLLM command line and process, the posting
+to a model's replicas, the cached generation and multiple-choice clients, eval and MCQ sets."""

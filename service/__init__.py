@@ -1,1 +1,3 @@
-"""The sxs service: the pairwise comparison API, its job store, and the `sxs` CLI."""
+"""The sxs service, one folder per role: `api` (HTTP), `jobs` (the durable job engine), `matrix`
+(the IF-matrix client), `reports` (figures, ratings, rendering), `cli` (the `sxs` commands);
+`app`, `wiring` and `settings` put the service together."""

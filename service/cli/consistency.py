@@ -20,13 +20,13 @@ from generators.registry import load_registry
 from service.cli.console import progress_bar
 from service.cli.errors import UsageError
 from service.cli.options import RegistryOption
-from service.jobs.consistency_runs import (
+from service.jobs.errors import ConsistencyRequestError
+from service.jobs.mcq_runs import (
     ItemAnswers,
     answer_items,
     check_run,
     reports,
 )
-from service.jobs.errors import ConsistencyRequestError
 
 
 def consistency(

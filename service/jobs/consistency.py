@@ -16,13 +16,13 @@ from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
-from service.jobs.consistency_runs import (
+from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.mcq_runs import (
     ItemAnswers,
     answer_items,
     check_run,
     reports,
 )
-from service.jobs.errors import NotRegisteredError, UnservableRequestError
 from service.jobs.requests import ConsistencyRequest
 from service.jobs.store import Job, JobStore
 
