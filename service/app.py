@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from service.api import router
 from service.api.body_limit import BodyLimit
 from service.api.errors import install_error_handlers
+from service.api.openapi import document_names
 from service.api.schemas import ErrorBody
 from service.settings import ServiceSettings
 from service.wiring import build_service
@@ -45,4 +46,5 @@ def create_app(
     app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    document_names(app, service)
     return app

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from judges.results import RecordedPair, result_record
-from service.api.dependencies import ServiceDep
+from service.api.dependencies import BODY_ERRORS, ServiceDep, error_responses
 from service.api.schemas import (
     ComparisonRequest,
     ComparisonView,
@@ -20,10 +20,25 @@ from service.api.schemas import (
 from service.api.views import call_view, comparison_view, item_view
 
 router = APIRouter()
+MAX_OFFSET = 2**31  # SQLite takes 64-bit integers; no comparison has this many items
 COMPARISONS: list[str | Enum] = ["comparisons"]
+# OpenAPI links: what a client (and a stateful tester) can do with a submitted job's id
+JOB_LINKS = {
+    name: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetComparison", "getComparison"),
+        ("GetComparisonItems", "getComparisonItems"),
+        ("CancelComparison", "cancelComparison"),
+    )
+}
 
 
-@router.post("/judgments", response_model=JudgmentResponse, tags=["judgments"])
+@router.post(
+    "/judgments",
+    response_model=JudgmentResponse,
+    tags=["judgments"],
+    responses=BODY_ERRORS | error_responses(502),
+)
 async def judge_pair(body: JudgmentRequest, service: ServiceDep) -> JudgmentResponse:
     """Judge two given responses in both orders, now; the result is stored and reused."""
     name, result = await service.comparisons.judge_given(
@@ -46,7 +61,15 @@ async def judge_pair(body: JudgmentRequest, service: ServiceDep) -> JudgmentResp
     response_model=ComparisonView,
     status_code=status.HTTP_202_ACCEPTED,
     tags=COMPARISONS,
-    responses={200: {"model": ComparisonView, "description": "the same request already exists"}},
+    responses=BODY_ERRORS
+    | {
+        202: {"links": JOB_LINKS},
+        200: {
+            "model": ComparisonView,
+            "description": "the same request already exists",
+            "links": JOB_LINKS,
+        },
+    },
 )
 async def submit(
     body: ComparisonRequest, service: ServiceDep, response: Response
@@ -64,17 +87,27 @@ async def submit(
     return comparison_view(service, service.jobs.find(job_id))
 
 
-@router.get("/comparisons/{job_id}", response_model=ComparisonView, tags=COMPARISONS)
+@router.get(
+    "/comparisons/{job_id}",
+    response_model=ComparisonView,
+    tags=COMPARISONS,
+    operation_id="getComparison",
+)
 async def comparison(job_id: str, service: ServiceDep) -> ComparisonView:
     """Status, progress and the score so far (with its 95% CI) of a comparison."""
     return comparison_view(service, service.jobs.find(job_id))
 
 
-@router.get("/comparisons/{job_id}/items", response_model=ItemPage, tags=COMPARISONS)
+@router.get(
+    "/comparisons/{job_id}/items",
+    response_model=ItemPage,
+    tags=COMPARISONS,
+    operation_id="getComparisonItems",
+)
 async def comparison_items(
     job_id: str,
     service: ServiceDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ItemPage:
     """Finished items in eval-set order: both responses, both verdicts, the outcome."""
@@ -83,7 +116,12 @@ async def comparison_items(
     return ItemPage(items=[item_view(i) for i in items], offset=offset, limit=limit, total=job.done)
 
 
-@router.delete("/comparisons/{job_id}", response_model=ComparisonView, tags=COMPARISONS)
+@router.delete(
+    "/comparisons/{job_id}",
+    response_model=ComparisonView,
+    tags=COMPARISONS,
+    operation_id="cancelComparison",
+)
 async def cancel(job_id: str, service: ServiceDep) -> ComparisonView:
     """Cancel a comparison; its finished items stay, and resubmitting resumes it."""
     service.jobs.find(job_id)

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from service.api.dependencies import ServiceDep
+from service.api.dependencies import BODY_ERRORS, ServiceDep
 from service.api.schemas import ConsistencyRequest, ConsistencyView
 from service.api.views import consistency_view
 from service.jobs.consistency import KIND as CONSISTENCY
 
 router = APIRouter(tags=["consistency"])
+JOB_LINKS = {
+    "GetConsistency": {
+        "operationId": "getConsistency",
+        "parameters": {"job_id": "$response.body#/id"},
+    }
+}
 
 
 @router.post(
     "/consistency",
     response_model=ConsistencyView,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"model": ConsistencyView, "description": "the same request already exists"}},
+    responses=BODY_ERRORS
+    | {
+        202: {"links": JOB_LINKS},
+        200: {
+            "model": ConsistencyView,
+            "description": "the same request already exists",
+            "links": JOB_LINKS,
+        },
+    },
 )
 async def submit_consistency(
     body: ConsistencyRequest, service: ServiceDep, response: Response
@@ -36,7 +50,7 @@ async def submit_consistency(
     return consistency_view(service, service.jobs.find(job_id, CONSISTENCY))
 
 
-@router.get("/consistency/{job_id}", response_model=ConsistencyView)
+@router.get("/consistency/{job_id}", response_model=ConsistencyView, operation_id="getConsistency")
 async def consistency_job(job_id: str, service: ServiceDep) -> ConsistencyView:
     """Status, progress and (when done) the report of a consistency job."""
     return consistency_view(service, service.jobs.find(job_id, CONSISTENCY))

@@ -24,6 +24,23 @@ def authorized(request: Request, authorization: Annotated[str | None, Header()] 
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 404, 413, 422)
+ERROR_DESCRIPTIONS = {
+    400: "the body is not JSON, or not sent as application/json",
+    401: "the service's token is missing or wrong",
+    404: "no such job, or the request names a model, judge, set, language or item the service "
+    "does not have",
+    409: "the request's values conflict with each other or with what the service has",
+    413: "the body, or the work it asks for, is larger than the service takes",
+    422: "the body does not match its schema",
+    500: "an internal error (the service log has the details)",
+    502: "the judge failed",
 }
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI responses for `codes`, each with the error body."""
+    return {code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+ERRORS = error_responses(401, 404, 409, 413, 422, 500)
+BODY_ERRORS = error_responses(400)  # routes that read a body

@@ -1,13 +1,17 @@
 """The one place the API turns errors into answers: `{error: {type, message, field}}`.
 
-Domain errors keep no HTTP in them; here they get their status: a request the jobs cannot
-serve 404 / 422, a judge that fails 502 (a missing reference 422), anything unexpected 500
-with the details in the log only.
+Domain errors keep no HTTP in them; here they get their status. A body that does not match
+its schema is 422; a schema-valid request is refused only for what the schema cannot know:
+it names something the service does not have (404), it conflicts with itself or with what
+the service has (409; a pair without the reference its judge needs), or it asks for more
+than a limit (413). A judge that fails is 502, anything unexpected 500 with the details in
+the log only; a method a path does not document is 405 with `Allow`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +19,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from judges.errors import JudgeError, MissingReferenceError
-from service.jobs.errors import NotRegisteredError, RequestError
+from service.jobs.errors import (
+    ConflictingRequestError,
+    NotRegisteredError,
+    RequestError,
+    TooLargeRequestError,
+)
 
 log = logging.getLogger("sxs.service")
 
@@ -31,11 +40,16 @@ class ApiError(Exception):
         self.field = field
 
 
-def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    kind: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """The error body every 4xx and 5xx answer carries."""
-    return JSONResponse(
-        {"error": {"type": kind, "message": message, "field": field}}, status_code=status
-    )
+    body = {"error": {"type": kind, "message": message, "field": field}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:
@@ -46,9 +60,16 @@ async def _api_error(request: Request, error: Exception) -> JSONResponse:
     return response
 
 
+REQUEST_ERROR_STATUS = (
+    (NotRegisteredError, 404),
+    (ConflictingRequestError, 409),
+    (TooLargeRequestError, 413),
+)
+
+
 async def _unservable(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestError)
-    status = 404 if isinstance(error, NotRegisteredError) else 422
+    status = next((code for kind, code in REQUEST_ERROR_STATUS if isinstance(error, kind)), 422)
     return error_response(status, error.kind, error.message, error.field)
 
 
@@ -64,12 +85,29 @@ async def _invalid(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    return error_response(error.status_code, "http_error", str(error.detail))
+    if error.status_code == 405:  # every method the path has, not only its first route's
+        allowed = ", ".join(_allowed_methods(request))
+        message = f"{request.method} is not a method of {request.url.path}; it takes {allowed}"
+        return error_response(405, "method_not_allowed", message, headers={"Allow": allowed})
+    response = error_response(error.status_code, "http_error", str(error.detail))
+    response.headers.update(error.headers or {})
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents for the request's path."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = re.split(r"(\{[^}]+\})", template)
+        pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        if re.fullmatch(pattern, path):
+            return sorted(method.upper() for method in operations if method != "parameters")
+    return []
 
 
 async def _judge_failed(request: Request, error: Exception) -> JSONResponse:
-    if isinstance(error, MissingReferenceError):
-        return error_response(422, "missing_reference", str(error), "reference")
+    if isinstance(error, MissingReferenceError):  # the request conflicts with its judge
+        return error_response(409, "missing_reference", str(error), "reference")
     return error_response(502, "judge_failed", str(error))
 
 

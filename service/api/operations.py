@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api.dependencies import ServiceDep
+from service.api.dependencies import ServiceDep, error_responses
 from service.api.schemas import Health
 from service.jobs.health import check_health
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=error_responses(500))
 
 
 @router.get("/healthz", response_model=Health)

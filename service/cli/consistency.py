@@ -20,7 +20,7 @@ from generators.registry import load_registry
 from service.cli.console import progress_bar
 from service.cli.errors import UsageError
 from service.cli.options import RegistryOption
-from service.jobs.errors import ConsistencyRequestError
+from service.jobs.errors import RequestError
 from service.jobs.mcq_runs import (
     ItemAnswers,
     answer_items,
@@ -57,7 +57,7 @@ def consistency(
     codes = comma_list(languages) or list(mcq_set.languages)
     try:
         check_run(mcq_set, codes, s, reference_accuracy)
-    except ConsistencyRequestError as error:  # the message names the set's file
+    except RequestError as error:  # the message names the set's file
         raise UsageError(f"{mcq_set_file}: {error}") from None
     answerer = McqAnswerer(registry, db, client=ClientSettings(concurrency, timeout_s=120.0))
     records = asyncio.run(_answer(answerer, names, mcq_set.items, codes))

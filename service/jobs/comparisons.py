@@ -26,7 +26,11 @@ from judges.prompts import JudgeTemplate
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
-from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.errors import (
+    ConflictingRequestError,
+    NotRegisteredError,
+    TooLargeRequestError,
+)
 from service.jobs.requests import ComparisonRequest
 from service.jobs.store import Job, JobStore
 
@@ -90,7 +94,7 @@ class Comparisons:
         name = requested or self.default_judge
         if name not in self.judges:
             known = ", ".join(self.judges)
-            raise UnservableRequestError(
+            raise NotRegisteredError(
                 "unknown_judge", f"judge {name!r} is not configured ({known})", "judge"
             )
         return name
@@ -102,21 +106,28 @@ class Comparisons:
 
     def items(self, request: ComparisonRequest) -> list[Item]:
         """The request's items, checked against the registry and the eval set."""
+        if request.model_a == request.model_b:
+            raise ConflictingRequestError(
+                "same_model",
+                "model_a and model_b are the same model: a model against itself scores 50 by "
+                "definition",
+                "model_b",
+            )
         for field in ("model_a", "model_b"):
             try:
                 self.registry.served(getattr(request, field))
             except UnknownModelError as error:
-                raise UnservableRequestError("unknown_model", str(error), field) from None
+                raise NotRegisteredError("unknown_model", str(error), field) from None
         if request.instructions is not None:
             items = [Item(i, x.id, x.text, x.reference) for i, x in enumerate(request.instructions)]
             if len({item.id for item in items}) != len(items):
-                raise UnservableRequestError(
+                raise ConflictingRequestError(
                     "duplicate_id", "instruction ids must be unique", "instructions"
                 )
         else:
             items = self._eval_set_items(request)
         if len(items) > self.max_items:
-            raise UnservableRequestError(
+            raise TooLargeRequestError(
                 "too_many_items",
                 f"{len(items)} items; this service takes at most {self.max_items} per comparison",
                 "item_ids",
@@ -134,7 +145,7 @@ class Comparisons:
             )
         language = request.language
         if language not in eval_set.languages:
-            raise UnservableRequestError(
+            raise NotRegisteredError(
                 "unknown_language",
                 f"eval set {eval_set.id!r} has no {language!r} instructions "
                 f"(it has: {', '.join(eval_set.languages)})",
@@ -149,7 +160,7 @@ class Comparisons:
         by_id = {item.id: item for item in items}
         unknown = [i for i in request.item_ids if i not in by_id]
         if unknown:
-            raise UnservableRequestError(
+            raise NotRegisteredError(
                 "unknown_item",
                 f"eval set {eval_set.id!r} has no item {unknown[0]!r} ({len(unknown)} unknown)",
                 "item_ids",

@@ -16,7 +16,7 @@ from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
-from service.jobs.errors import NotRegisteredError, UnservableRequestError
+from service.jobs.errors import NotRegisteredError
 from service.jobs.mcq_runs import (
     ItemAnswers,
     answer_items,
@@ -63,7 +63,7 @@ class ConsistencyJobs:
             try:
                 self.registry.served(model)
             except UnknownModelError as error:
-                raise UnservableRequestError("unknown_model", str(error), "models") from None
+                raise NotRegisteredError("unknown_model", str(error), "models") from None
         languages = request.languages or list(mcq_set.languages)
         check_run(mcq_set, languages, request.s, request.reference_accuracy)
         return mcq_set, languages, len(request.models) * len(mcq_set.items)

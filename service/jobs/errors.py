@@ -1,8 +1,13 @@
 """Requests the service cannot serve, as named errors of the job side (no HTTP in them).
 
-The API answers them 404 / 422 with `{error: {type, message, field}}` (`service.app`); a job
-that meets one when it is resumed (a model removed from the registry, an eval set gone) fails
-with the same message a new request would get.
+Three kinds, so that a request the schema accepts is refused only for what the schema cannot
+know: it names something the service does not have (`NotRegisteredError`: a model, judge,
+set, language of a set, item or job), or it conflicts with what the service has
+(`ConflictingRequestError`: repeated instruction ids, s larger than the set's languages, a
+reference accuracy at chance), or it asks for more than a limit (`TooLargeRequestError`).
+The API answers them 404 / 409 / 413 with `{error: {type, message, field}}`
+(`service.api.errors`); a job that meets one when it is resumed (a model removed from the
+registry, an eval set gone) fails with the same message a new request would get.
 """
 
 from __future__ import annotations
@@ -20,16 +25,12 @@ class RequestError(Exception):
 
 
 class NotRegisteredError(RequestError):
-    """The request names a set or a job the service does not have (the API's 404)."""
+    """The request names something the service does not have (the API's 404)."""
 
 
-class UnservableRequestError(RequestError):
-    """The request is well formed but cannot be served as asked (the API's 422)."""
+class ConflictingRequestError(RequestError):
+    """The request's values conflict with each other or with what the service has (409)."""
 
 
-class ConsistencyRequestError(UnservableRequestError):
-    """A consistency run the set cannot satisfy (a language it lacks, s too large, A_g at or
-    below chance); the message names the value."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("bad_request", message, "languages")
+class TooLargeRequestError(RequestError):
+    """The request asks for more than the service's limit (413)."""

@@ -14,7 +14,7 @@ from generators.mcq_client import McqAnswer, McqAnswerer, McqRequest
 from generators.mcq_sets import McqItem, McqSet
 from judges.errors import ConsistencyError
 from judges.mcq_metrics import chance_accuracy, consistency_report
-from service.jobs.errors import ConsistencyRequestError
+from service.jobs.errors import ConflictingRequestError, NotRegisteredError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +40,21 @@ def check_run(
     """Everything about a run that can be wrong before any call."""
     missing = [language for language in languages if language not in mcq_set.languages]
     if missing:
-        raise ConsistencyRequestError(
-            f"the set has no {missing[0]!r} (it has: {', '.join(mcq_set.languages)})"
+        raise NotRegisteredError(
+            "unknown_language",
+            f"the set has no {missing[0]!r} (it has: {', '.join(mcq_set.languages)})",
+            "languages",
         )
     if not 1 <= s <= len(languages):
-        raise ConsistencyRequestError(
-            f"s = {s} needs 1 ≤ s ≤ the number of languages ({len(languages)})"
+        raise ConflictingRequestError(
+            "s_too_large", f"s = {s} needs 1 ≤ s ≤ the number of languages ({len(languages)})", "s"
         )
     chance = chance_accuracy([len(item.options[languages[0]]) for item in mcq_set.items])
     if reference_accuracy is not None and reference_accuracy <= chance:
-        raise ConsistencyRequestError(
-            f"the reference accuracy {reference_accuracy:g} must exceed chance {chance:.3g}"
+        raise ConflictingRequestError(
+            "reference_at_chance",
+            f"the reference accuracy {reference_accuracy:g} must exceed chance {chance:.3g}",
+            "reference_accuracy",
         )
 
 
@@ -98,4 +102,4 @@ def reports(
             for model, table in tables.items()
         }
     except ConsistencyError as error:
-        raise ConsistencyRequestError(str(error)) from None
+        raise ConflictingRequestError("no_metrics", str(error), "languages") from None

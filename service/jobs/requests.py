@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from common.languages import LANGUAGE_CODE
 
@@ -17,7 +18,9 @@ def _not_blank(text: str) -> str:
     return text
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+# the schema says what the validator checks: some character that is not white space
+Text = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
+UNIQUE: JsonDict = {"uniqueItems": True}
 
 
 class Strict(BaseModel):
@@ -35,6 +38,16 @@ class InstructionIn(Strict):
 class ComparisonRequest(Strict):
     """Compare two registered models on one language: model A's score against model B."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # item_ids and instructions, not both
+            "not": {
+                "required": ["item_ids", "instructions"],
+                "properties": {"item_ids": {"type": "array"}, "instructions": {"type": "array"}},
+            }
+        },
+    )
+
     model_a: str = Field(min_length=1, examples=["es"])
     model_b: str = Field(min_length=1, examples=["base"])
     language: str = Field(pattern=LANGUAGE_CODE, examples=["es"])
@@ -49,11 +62,6 @@ class ComparisonRequest(Strict):
 
     @model_validator(mode="after")
     def _sensible(self) -> ComparisonRequest:
-        if self.model_a == self.model_b:
-            raise ValueError(
-                "model_a and model_b are the same model: a model against itself scores 50 "
-                "by definition"
-            )
         if self.item_ids is not None and self.instructions is not None:
             raise ValueError("give item_ids (a subset of the eval set) or instructions, not both")
         return self
@@ -62,9 +70,17 @@ class ComparisonRequest(Strict):
 class ConsistencyRequest(Strict):
     """Cross-lingual consistency of models on a parallel multiple-choice set."""
 
-    models: list[str] = Field(min_length=1, max_length=64, examples=[["mono-es", "uniform-p10"]])
+    models: list[str] = Field(
+        min_length=1,
+        max_length=64,
+        examples=[["mono-es", "uniform-p10"]],
+        json_schema_extra=UNIQUE,
+    )
     languages: list[Annotated[str, Field(pattern=LANGUAGE_CODE)]] | None = Field(
-        default=None, min_length=1, description="default: every language of the set"
+        default=None,
+        min_length=1,
+        description="default: every language of the set",
+        json_schema_extra=UNIQUE,
     )
     mcq_set: str = Field(default="sample", description="a registered multiple-choice set")
     s: int = Field(default=3, ge=1, le=32, description="subset size of Consistency_s")

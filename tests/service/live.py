@@ -31,6 +31,7 @@ class Log:
         self.lock = threading.Lock()
         self.generated: Counter[tuple[str, str]] = Counter()
         self.judged: Counter[str] = Counter()
+        self.judge_delay_s: float | None = None  # set to slow the judge down mid-test
 
 
 def generator_app(log: Log) -> Starlette:
@@ -50,7 +51,7 @@ def counting_judge(log: Log, delay_s: float = 0.01) -> Any:
     def policy(prompt: str) -> str:
         with log.lock:
             log.judged[prompt] += 1
-        time.sleep(delay_s)
+        time.sleep(delay_s if log.judge_delay_s is None else log.judge_delay_s)
         return prefer_longer(prompt)
 
     return judge_app(policy)

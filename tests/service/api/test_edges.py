@@ -77,23 +77,23 @@ def test_judging_given_responses(client: TestClient, backends: Backends) -> None
     [
         (
             REQUEST | {"model_a": "fr"},
-            422,
+            404,
             "unknown_model",
             "model_a",
             "model 'fr' is not in the registry (known: base, good, bad, mute, null)",
         ),
         (
             REQUEST | {"language": "sw"},
-            422,
+            404,
             "unknown_language",
             "language",
             "eval set 'sample' has no 'sw' instructions (it has: en, es, fi, hi, ru, zh)",
         ),
         (
             REQUEST | {"model_b": "good"},
-            422,
-            "invalid_request",
-            None,
+            409,
+            "same_model",
+            "model_b",
             "model_a and model_b are the same model",
         ),
         (
@@ -112,13 +112,20 @@ def test_judging_given_responses(client: TestClient, backends: Backends) -> None
             "eval_set",
             "eval set 'lima' is not registered (sample)",
         ),
-        (REQUEST | {"item_ids": ["1", "99"]}, 422, "unknown_item", "item_ids", "no item '99'"),
-        (REQUEST | {"judge": "gpt"}, 422, "unknown_judge", "judge", "judge 'gpt' is not"),
+        (REQUEST | {"item_ids": ["1", "99"]}, 404, "unknown_item", "item_ids", "no item '99'"),
+        (REQUEST | {"judge": "gpt"}, 404, "unknown_judge", "judge", "judge 'gpt' is not"),
         (REQUEST | {"colour": "red"}, 422, "invalid_request", "colour", "Extra inputs"),
+        (
+            REQUEST | {"item_ids": ["1"], "instructions": [{"id": "a", "text": "Hi."}]},
+            422,
+            "invalid_request",
+            None,
+            "give item_ids (a subset of the eval set) or instructions, not both",
+        ),
         ({"model_a": "good"}, 422, "invalid_request", "model_b", "Field required"),
         (
             REQUEST | {"instructions": [{"id": "1", "text": "a"}, {"id": "1", "text": "b"}]},
-            422,
+            409,
             "duplicate_id",
             "instructions",
             "instruction ids must be unique",
@@ -181,7 +188,7 @@ def test_judgment_errors_are_4xx_or_502_never_500(client: TestClient, backends: 
     assert blank.status_code == 422
     assert blank.json()["error"]["message"] == "instruction: is blank; it needs some text"
     no_reference = client.post("/v1/judgments", json=body | {"judge": "reference"})
-    assert no_reference.status_code == 422
+    assert no_reference.status_code == 409
     assert no_reference.json()["error"]["type"] == "missing_reference"
     backends.down = {"judge.test"}
     down = client.post("/v1/judgments", json=body)
@@ -191,3 +198,13 @@ def test_judgment_errors_are_4xx_or_502_never_500(client: TestClient, backends: 
     assert client.post("/v1/comparisons", json=text).json()["error"]["field"] == (
         "instructions.0.text"
     )
+
+
+def test_an_offset_past_any_store_is_refused_not_a_server_error(client: TestClient) -> None:
+    """Found by the stateful contract test: an offset over SQLite's 64-bit integers was a 500."""
+    job = client.post("/v1/comparisons", json=REQUEST).json()
+    huge = client.get(f"/v1/comparisons/{job['id']}/items", params={"offset": 2**80})
+    assert huge.status_code == 422, huge.text
+    assert huge.json()["error"]["field"] == "query.offset"
+    largest = client.get(f"/v1/comparisons/{job['id']}/items", params={"offset": 2**31})
+    assert largest.status_code == 200 and largest.json()["items"] == []

@@ -85,9 +85,10 @@ def test_a_consistency_job_is_durable_idempotent_and_resumable(
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        ({"models": ["ghost"]}, 422, "model 'ghost' is not in the registry"),
-        ({"models": ["good"], "s": 5}, 422, "s = 5 needs"),
-        ({"models": ["good"], "languages": ["en", "sw"]}, 422, "the set has no 'sw'"),
+        ({"models": ["ghost"]}, 404, "model 'ghost' is not in the registry"),
+        ({"models": ["good"], "s": 5}, 409, "s = 5 needs"),
+        ({"models": ["good"], "languages": ["en", "sw"]}, 404, "the set has no 'sw'"),
+        ({"models": ["good"], "reference_accuracy": 0.2}, 409, "must exceed chance 0.25"),
         ({"models": ["good"], "mcq_set": "mmlu"}, 404, "set 'mmlu' is not registered"),
         ({"models": ["good", "good"]}, 422, "models repeat an entry"),
     ],

@@ -79,7 +79,7 @@ def test_a_resumed_job_that_can_no_longer_run_fails_with_the_message_of_a_new_re
     with TestClient(service) as second:
         failed = wait(second, job["id"], {"failed", "done"})
         new = second.post("/v1/comparisons", json=REQUEST)
-    assert new.status_code == 422
+    assert new.status_code == 404
     assert failed["status"] == "failed"
     assert failed["error"] == new.json()["error"]["message"]
     assert failed["error"].startswith("model 'bad' is not in the registry")

@@ -126,8 +126,10 @@ def test_an_interrupted_matrix_completes_on_rerun(service: Service) -> None:
     assert process.stderr is not None
     first_line = process.stderr.readline().decode()  # non-terminal: a line per finished cell
     assert first_line.startswith(("bad · es: ", "bad · fi: ", "echo · ", "good · ")), first_line
+    service.log.judge_delay_s = 0.5  # the next cell cannot finish before the interrupt lands
     os.killpg(process.pid, signal.SIGINT)
     _, error = process.communicate(timeout=60)
+    service.log.judge_delay_s = None
     assert process.returncode == 130, error
     assert b"finished cells saved" in error
     partial = load_results(out / "matrix.json")
