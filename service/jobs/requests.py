@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,15 +12,22 @@ from pydantic.config import JsonDict
 
 from common.languages import LANGUAGE_CODE
 
+# Some character that is not white space, as JSON Schema (ECMAScript) and Python both read it:
+# the class lists every white-space character of either, so the two engines agree exactly.
+NOT_BLANK = (
+    r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+    r"\u3000\ufeff]"
+)
+
 
 def _not_blank(text: str) -> str:
-    if not text.strip():
+    if re.search(NOT_BLANK, text) is None:
         raise ValueError("is blank; it needs some text")
     return text
 
 
-# the schema says what the validator checks: some character that is not white space
-Text = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
+# the schema says what the validator checks
+Text = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK})]
 UNIQUE: JsonDict = {"uniqueItems": True}
 
 

@@ -21,6 +21,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import run_state_machine_as_test
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 
 from service.app import create_app
@@ -31,6 +32,7 @@ from tests.service.fakes import settings as service_settings
 EXAMPLES = 60  # per operation, every check: about 15 s for the whole schema on 2 cores
 WORKFLOWS = 25  # stateful runs of up to 6 linked calls each
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
+CONFIG = SchemathesisConfig.from_path(Path(__file__).with_name("schemathesis.toml"))
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def operations(schema: Any) -> list[Any]:
 
 
 def test_every_operation_keeps_its_contract(served: str) -> None:
-    schema = schemathesis.openapi.from_url(f"{served}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{served}/openapi.json", config=CONFIG)
     checked: Counter[str] = Counter()
     for operation in operations(schema):
 
@@ -85,7 +87,7 @@ def test_a_workflow_over_the_links_keeps_the_contract(
     spec = httpx.get(f"{served}/openapi.json").json()
     language = spec["components"]["schemas"]["ComparisonRequest"]["properties"]["language"]
     language["enum"] = httpx.get(f"{served}/v1/eval-sets").json()[0]["languages"]
-    schema = schemathesis.openapi.from_dict(spec)
+    schema = schemathesis.openapi.from_dict(spec, config=CONFIG)
     schema.config.update(base_url=served)
     followed: Counter[tuple[str, int]] = Counter()
 
