@@ -30,6 +30,7 @@ from common.errors import (
     EndpointRejectedError,
     EndpointUnavailableError,
 )
+from common.urls import shown
 
 
 class RetryPolicy(BaseModel):
@@ -145,7 +146,9 @@ class OpenAIHttp:
         except _TransientError as error:
             failure = EndpointMalformedError if error.malformed else EndpointUnavailableError
             raise failure(
-                ", ".join(dict.fromkeys(tried)), retry.max_attempts, error.reason
+                ", ".join(dict.fromkeys(shown(url) for url in tried)),
+                retry.max_attempts,
+                error.reason,
             ) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -154,10 +157,12 @@ class OpenAIHttp:
         try:
             response = await self._client.get(url)
         except httpx.HTTPError as error:
-            raise EndpointUnavailableError(url, 1, f"{type(error).__name__}: {error}") from None
+            raise EndpointUnavailableError(
+                shown(url), 1, f"{type(error).__name__}: {error}"
+            ) from None
         if response.status_code >= 400:
             raise EndpointRejectedError(
-                f"{url} answered HTTP {response.status_code}: {response.text[:300]}",
+                f"{shown(url)} answered HTTP {response.status_code}: {response.text[:300]}",
                 response.status_code,
             )
         return response.json()
@@ -182,7 +187,7 @@ class OpenAIHttp:
             raise _TransientError(url, f"HTTP {status}: {response.text[:200]}")
         if status >= 400:
             raise EndpointRejectedError(
-                f"{url} answered HTTP {status}: {response.text[:300]}", status
+                f"{shown(url)} answered HTTP {status}: {response.text[:300]}", status
             )
         try:
             return response.json()

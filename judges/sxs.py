@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from common.concurrency import bounded_map
+from common.single_flight import SingleFlight
 from judges.backends.base import Judge, JudgeCall, JudgeReply
 from judges.cache import JudgmentCache, judgment_key
 from judges.pairs import Pair
@@ -26,7 +27,8 @@ from judges.verdicts import Order, Outcome, Verdict, outcome_of
 
 @dataclass(frozen=True, slots=True)
 class JudgedCall:
-    """A judge reply for one order; `attempts` = judge calls made (0 when cached)."""
+    """A judge reply for one order; `attempts` = judge calls made (0 when `cached`: taken from
+    the store, or from an identical presentation judged at the same time)."""
 
     reply: JudgeReply
     attempts: int
@@ -56,12 +58,13 @@ class PairResult:
 @dataclass(slots=True)
 class RunCounts:
     """What a run cost: judge replies received (parse retries included), replies taken from
-    the cache, and replies written to it."""
+    the cache, replies written to it, and replies shared with an identical call in flight."""
 
     judge_calls: int = 0
     cache_hits: int = 0
     parse_retries: int = 0
     stored: int = 0
+    shared: int = 0
 
 
 def presentations(pair: Pair, template: JudgeTemplate) -> tuple[JudgeCall, JudgeCall]:
@@ -88,6 +91,7 @@ class SideBySide:
         parse_attempts: int = 3,
         concurrency: int = 64,
         flush_every: int = 256,
+        flights: SingleFlight[JudgedCall] | None = None,
     ) -> None:
         if parse_attempts < 1 or concurrency < 1:
             raise ValueError("parse_attempts and concurrency must be at least 1")
@@ -99,6 +103,8 @@ class SideBySide:
         self.flush_every = flush_every
         self.counts = RunCounts()
         self._known: dict[str, JudgeReply] = {}
+        # identical presentations in flight (here, or in runs sharing `flights`) make one call
+        self._flights = flights if flights is not None else SingleFlight()
         self._unsaved: dict[str, JudgeReply] = {}
 
     async def run(
@@ -136,6 +142,13 @@ class SideBySide:
         if known is not None:
             self.counts.cache_hits += 1
             return JudgedCall(known, attempts=0, cached=True)
+        judged, shared = await self._flights.run(key, lambda: self._ask(call, key))
+        if shared:
+            self.counts.shared += 1
+            return JudgedCall(judged.reply, attempts=0, cached=True)
+        return judged
+
+    async def _ask(self, call: JudgeCall, key: str) -> JudgedCall:
         attempts = 0
         while True:
             attempts += 1

@@ -23,6 +23,7 @@ from common.completions import completion_body, completion_path, completion_text
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.openai_http import ClientSettings, OpenAIHttp, join_url
 from common.store import ContentStore, content_key
+from common.urls import shown
 from training.errors import TranslationError
 from training.languages import LANGUAGES
 
@@ -139,7 +140,7 @@ class Translator:
         served = [entry.get("id") for entry in listing.get("data", [])]
         if self.endpoint.model not in served:
             raise TranslationError(
-                f"{url} does not serve model {self.endpoint.model!r} (it serves: "
+                f"{shown(url)} does not serve model {self.endpoint.model!r} (it serves: "
                 f"{', '.join(map(str, served)) or 'nothing'}); pass --model with one of them"
             )
 

@@ -33,6 +33,7 @@ from common.completions import completion_body, completion_path, completion_text
 from common.errors import EndpointRejectedError, EndpointUnavailableError
 from common.logprobs import best_by_label, first_token_top, next_token_request
 from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy, join_url
+from common.urls import shown
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
 from judges.verdicts import Verdict, parse_verdict
@@ -168,7 +169,7 @@ class OpenAIJudge:
             else ""
         )
         return (
-            f"{self.endpoint} answered without {needs} for model {self.config.model!r} "
+            f"{shown(self.endpoint)} answered without {needs} for model {self.config.model!r} "
             f"({type(error).__name__}: {error}).{hint}"
         )
 

@@ -94,6 +94,9 @@ class ComparisonView(BaseModel):
     progress: Progress
     summary: Summary | None = Field(description="model A against model B so far; percentages")
     error: str | None
+    warning: str | None = Field(
+        default=None, description="what a reader must know of a finished job (no valid verdict)"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -12,6 +12,7 @@ from service.api.schemas import (
     ConsistencyRequest,
     ConsistencyView,
     ItemView,
+    JobStatus,
     Progress,
 )
 from service.jobs.comparisons import ComparisonItem
@@ -47,14 +48,23 @@ def item_view(item: ComparisonItem) -> ItemView:
 
 def comparison_view(service: Service, job: Job) -> ComparisonView:
     """A comparison job with its summary so far."""
+    summary = service.comparisons.summary_of(job)
+    warning = None
+    if job.status is JobStatus.DONE and summary is not None and summary.score is None:
+        warning = (
+            f"no valid verdict: the judge answered neither '1' nor '2' for any of the "
+            f"{summary.invalid} judged pairs, so there is no score; read its raw outputs in "
+            "/items and check the judge and its template"
+        )
     return ComparisonView(
         id=job.id,
         status=job.status,
         request=ComparisonRequest.model_validate(job.request),
         judge=job.judge,
         progress=Progress(done=job.done, total=job.total),
-        summary=service.comparisons.summary_of(job),
+        summary=summary,
         error=job.error,
+        warning=warning,
         created_at=datetime.fromtimestamp(job.created_at, UTC),
         updated_at=datetime.fromtimestamp(job.updated_at, UTC),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from common.concurrency import bounded_map
 from common.openai_http import ClientSettings
+from common.single_flight import SingleFlight
 from generators.cache import GenerationCache
 from generators.client import GenerationRequest, Generator
 from generators.errors import UnknownModelError
@@ -25,7 +26,7 @@ from judges.pairs import Pair
 from judges.prompts import JudgeTemplate
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
-from judges.sxs import PairResult, SideBySide
+from judges.sxs import JudgedCall, PairResult, SideBySide
 from service.jobs.errors import (
     ConflictingRequestError,
     NotRegisteredError,
@@ -88,6 +89,7 @@ class Comparisons:
         self.generator_client = generator_client
         self.on_item = on_item
         self._summaries: dict[str, tuple[int, Summary]] = {}
+        self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
 
     def judge_name(self, requested: str | None) -> str:
         """The judge a request asks for (the default when none), checked."""
@@ -186,6 +188,7 @@ class Comparisons:
             parse_attempts=self.parse_attempts,
             concurrency=1,
             flush_every=1,
+            flights=self._flights,
         )
 
         async def one(item: Item) -> None:

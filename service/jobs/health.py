@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from common.urls import shown
 from generators.registry import Registry
 from judges.backends.base import Judge
 from service.jobs.store import JobStore
@@ -46,7 +47,9 @@ async def check_health(
         {url for name in registry.names() for url in registry.served(name).endpoints}
     )
     async with httpx.AsyncClient(timeout=timeout_s, transport=transport) as client:
-        generators = {url: await _probe(client, url.rstrip("/") + "/models") for url in endpoints}
+        generators = {
+            shown(url): await _probe(client, url.rstrip("/") + "/models") for url in endpoints
+        }
         judged = {
             name: LOCAL if judge.health_url is None else await _probe(client, judge.health_url)
             for name, judge in judges.items()

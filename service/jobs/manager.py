@@ -119,6 +119,8 @@ class JobManager:
                 self._finish(job_id, JobStatus.FAILED, f"internal error: {error!r}")
             else:
                 self._finish(job_id, JobStatus.DONE, summary=summary)
+                if summary.get("pairs") and summary.get("score") is None:
+                    self.metrics.without_valid_verdict.inc()
             finally:
                 self.metrics.jobs_running.dec()
 

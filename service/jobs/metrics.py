@@ -23,6 +23,11 @@ class Metrics:
         self.backend_errors = Counter(
             "sxs_backend_errors", "jobs failed by a backend", ["backend"], registry=self.registry
         )
+        self.without_valid_verdict = Counter(
+            "sxs_jobs_without_valid_verdict",
+            "comparisons that ended with every verdict invalid (no score)",
+            registry=self.registry,
+        )
         self.cache_hits = Counter(
             "sxs_judgment_cache_hits", "judge replies read from the store", registry=self.registry
         )

@@ -20,6 +20,7 @@ import httpx
 from common.concurrency import bounded_map
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy
+from common.urls import shown
 from service.api.schemas import ComparisonView, ItemPage, JobStatus
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.response_language import off_language_share
@@ -89,13 +90,13 @@ class MatrixClient:
             raise MatrixInputError(f"the service refused: {error}") from None
         except EndpointError as error:
             raise MatrixInputError(
-                f"the service at {self.base} is not reachable ({error}); start it with "
+                f"the service at {shown(self.base)} is not reachable ({error}); start it with "
                 "`sxs serve` or pass --server"
             ) from None
         unknown = [model for model in recipe.models() if model not in models]
         if unknown:
             raise MatrixInputError(
-                f"model {unknown[0]!r} is not served by {self.base} (it has: "
+                f"model {unknown[0]!r} is not served by {shown(self.base)} (it has: "
                 f"{', '.join(sorted(models))}); train it or add it to the registry"
             )
         name = recipe.eval_set or "sample"

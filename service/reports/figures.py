@@ -17,6 +17,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from common.files import atomic_binary_file
 from service.matrix.results import MatrixResults
 
 COLOURS = "RdYlGn"
@@ -159,7 +160,8 @@ def _save(figure: Any, path: Path, tight: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if tight:
         figure.tight_layout()
-    figure.savefig(path)
+    with atomic_binary_file(path) as handle:  # a reader never sees half a PNG
+        figure.savefig(handle, format="png")
     _pyplot().close(figure)
     return path
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from judges.backends.base import JudgeCall
+from judges.backends.base import JudgeCall, JudgeReply
 from judges.cache import JudgmentCache
 from judges.errors import JudgeUnavailableError
 from judges.pairs import Pair
@@ -188,3 +188,39 @@ def test_empty_responses_are_judged_as_they_are_and_counted_per_side() -> None:
     assert any(call.first == "" for call in judge.calls)  # the judge saw the empty answer
     summary = summarize([judged_pair(r) for r in results])
     assert (summary.empty_a, summary.empty_b, summary.identical) == (2, 2, 1)
+
+
+def test_identical_presentations_in_flight_make_one_call() -> None:
+    """A judge that takes time (a network call): eight copies of one pair cost one call per
+    order, not eight; the copies read the shared reply."""
+
+    class Slow(ScriptedJudge):
+        async def judge(self, call: JudgeCall) -> JudgeReply:
+            await asyncio.sleep(0.02)
+            return await super().judge(call)
+
+    judge = Slow(longer_wins)
+    pairs = [  # eight ids, one content: identical presentations
+        Pair(id=str(i), instruction="Say it.", response_a="a long answer", response_b="short")
+        for i in range(8)
+    ]
+    sxs = SideBySide(judge, concurrency=8)
+    results = asyncio.run(sxs.run(pairs))
+    assert [r.outcome for r in results] == [Outcome.WIN] * 8
+    assert len(judge.calls) == 2
+    assert (sxs.counts.judge_calls, sxs.counts.shared) == (2, 14)
+
+
+def test_a_shared_failure_reaches_every_waiter_and_nothing_is_stored(tmp_path: Path) -> None:
+    class Failing(ScriptedJudge):
+        async def judge(self, call: JudgeCall) -> JudgeReply:
+            await asyncio.sleep(0.02)
+            self.calls.append(call)
+            raise JudgeUnavailableError("judge endpoint went away")
+
+    judge = Failing(longer_wins)
+    pairs = [Pair(id=i, instruction="q", response_a="a", response_b="bb") for i in ("0", "1")]
+    store = JudgmentCache(tmp_path / "s.db")
+    with pytest.raises(JudgeUnavailableError):
+        asyncio.run(SideBySide(judge, cache=store, concurrency=2).run(pairs))
+    assert len(judge.calls) == 2 and store.count() == 0  # one call per order, then the error

@@ -137,3 +137,12 @@ def test_empty_answers_are_judged_and_counted_per_side(
     assert sum(backends.judgments.values()) == 24  # judged as they are, both orders
     items = client.get(f"/v1/comparisons/{job['id']}/items").json()["items"]
     assert all(item["response_b"] == "" for item in items)
+
+
+def test_identical_items_in_flight_are_judged_once(client: TestClient, backends: Backends) -> None:
+    backends.delay_s = 0.02  # a judge that takes time: the copies overlap
+    same = [{"id": str(i), "text": "Name a colour."} for i in range(8)]
+    job = client.post("/v1/comparisons", json=REQUEST | {"instructions": same}).json()
+    done = wait(client, job["id"], {"done", "failed"})
+    assert done["status"] == "done" and done["progress"]["done"] == 8
+    assert sum(backends.judgments.values()) == 2  # one call per order for the eight copies

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
-from tests.service.comparison_api import REQUEST
+from tests.service.comparison_api import REQUEST, wait
 from tests.service.fakes import Backends, settings
 
 
@@ -208,3 +210,38 @@ def test_an_offset_past_any_store_is_refused_not_a_server_error(client: TestClie
     assert huge.json()["error"]["field"] == "query.offset"
     largest = client.get(f"/v1/comparisons/{job['id']}/items", params={"offset": 2**31})
     assert largest.status_code == 200 and largest.json()["items"] == []
+
+
+def test_credentials_in_backend_urls_are_never_echoed(tmp_path: Path) -> None:
+    """The requests carry the credentials; no answer, job error or health report shows them."""
+    backends = Backends()
+    seen: list[str] = []
+    inner = backends.transport()
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request.headers.get("authorization", ""))
+            return await inner.handle_async_request(request)
+
+    registry = tmp_path / "secret.toml"
+    registry.write_text(
+        'base_model = "tiny"\nendpoints = ["http://user:s3cret@gen.test/v1"]\n'
+        '[adapters]\ngood = "g"\nbad = "b"\n',
+        "utf-8",
+    )
+    judge = OpenAIJudgeConfig(
+        base_url="http://user:s3cret@judge.test/v1", model="judge", max_attempts=1
+    )
+    config = settings(tmp_path, registry=registry, judges={"llm": judge})
+    with TestClient(create_app(config, transport=Recording())) as client:
+        health = client.get("/healthz").text
+        backends.down = {"judge.test"}
+        failed_judgment = client.post(
+            "/v1/judgments", json={"instruction": "Hi?", "response_a": "a", "response_b": "bb"}
+        )
+        job = client.post("/v1/comparisons", json=REQUEST).json()
+        failed_job = wait(client, job["id"], {"failed", "done"})
+    assert failed_judgment.status_code == 502 and failed_job["status"] == "failed"
+    for shown in (health, failed_judgment.text, failed_job["error"]):
+        assert "s3cret" not in shown and "***@" in shown, shown
+    assert "Basic dXNlcjpzM2NyZXQ=" in seen  # user:s3cret still authenticates the requests

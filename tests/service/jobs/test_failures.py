@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
 from tests.service.comparison_api import REQUEST, SPANISH, expected_score, wait
 from tests.service.fakes import Backends, settings
@@ -84,3 +85,20 @@ def test_a_resumed_job_that_can_no_longer_run_fails_with_the_message_of_a_new_re
     assert failed["error"] == new.json()["error"]["message"]
     assert failed["error"].startswith("model 'bad' is not in the registry")
     assert not fresh.judgments
+
+
+def test_a_job_whose_every_verdict_is_invalid_says_so(tmp_path: Path) -> None:
+    backends = Backends()
+    mumbling = OpenAIJudgeConfig(
+        base_url="http://mumble.test/v1", model="judge", backoff_initial_s=0, backoff_max_s=0
+    )
+    config = settings(tmp_path, judges={"llm": mumbling}, parse_attempts=2)
+    with TestClient(create_app(config, transport=backends.transport())) as client:
+        job = client.post("/v1/comparisons", json=REQUEST | {"item_ids": ["1", "2"]}).json()
+        done = wait(client, job["id"], {"done", "failed"})
+        metrics = client.get("/metrics").text
+    assert done["status"] == "done" and done["error"] is None
+    assert done["summary"]["score"] is None and done["summary"]["invalid"] == 2
+    assert done["warning"].startswith("no valid verdict: the judge answered neither '1' nor '2'")
+    assert "sxs_jobs_without_valid_verdict_total 1.0" in metrics
+    assert sum(backends.judgments.values()) == 2 * 2 * 2  # both orders, both parse attempts

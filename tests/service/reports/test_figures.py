@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -142,3 +143,24 @@ def test_bad_results_files(tmp_path: Path) -> None:
     assert "scores.csv:2: fi: 'x' is not a number" in result.output
     result = CliRunner().invoke(app, ["plot", str(tmp_path / "none.json")])
     assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_a_figure_is_written_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    from service.reports.figures import heatmap
+
+    path = heatmap(fixed_results(), tmp_path / "heatmap.png")
+    before = path.read_bytes()
+
+    def dies_half_way(self: Figure, target: Any, **options: Any) -> None:
+        target.write(b"\x89PNG half a picture")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", dies_half_way)
+    with pytest.raises(OSError, match="disk full"):
+        heatmap(fixed_results(), path)
+    assert path.read_bytes() == before  # a reader still sees the whole earlier figure
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heatmap.png"]  # no temporary left
