@@ -37,6 +37,7 @@ bench: setup vllm  ## performance figures (see benchmarks/)
 	$(BIN)/python benchmarks/judge_throughput.py
 	$(BIN)/python benchmarks/service_overhead.py
 	$(BIN)/python benchmarks/mixtures.py
+	$(BIN)/python benchmarks/health_probe.py
 	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/python benchmarks/generation_throughput.py
 
 clean:

@@ -152,6 +152,13 @@ class OpenAIHttp:
             ) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
+    async def post_once(self, url: str, body: dict[str, Any]) -> Any:
+        """One POST, no retry (health probes): `EndpointUnavailableError` / `…RejectedError`."""
+        try:
+            return await self._post_once(url, body)
+        except _TransientError as error:
+            raise EndpointUnavailableError(shown(url), 1, error.reason) from None
+
     async def get(self, url: str) -> Any:
         """One GET, no retry (for /v1/models and health probes)."""
         try:

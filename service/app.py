@@ -32,6 +32,7 @@ def create_app(
         service.jobs.resume()
         yield
         await service.jobs.shutdown()
+        await service.health.aclose()
         for judge in service.judges.values():
             await judge.aclose()
 

@@ -52,6 +52,9 @@ class ServiceSettings(BaseSettings):
     token: SecretStr | None = Field(default=None, description="bearer token; none: no auth")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_items_per_job: int = Field(default=10_000, ge=1)
+    health_cache_s: float = Field(
+        default=5.0, ge=0, description="GET /v1/health probes the backends at most this often"
+    )
     jobs_in_parallel: int = Field(default=2, ge=1, le=64)
     item_concurrency: int = Field(default=32, ge=1, le=1024)
     generation_timeout_s: float = Field(default=600.0, gt=0)

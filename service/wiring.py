@@ -19,6 +19,7 @@ from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.jobs.comparisons import Comparisons
 from service.jobs.consistency import KIND as CONSISTENCY
 from service.jobs.consistency import ConsistencyJobs
+from service.jobs.health import HealthChecker
 from service.jobs.manager import COMPARISON, JobManager
 from service.jobs.metrics import Metrics
 from service.jobs.store import JobStore
@@ -40,7 +41,7 @@ class Service:
     consistency: ConsistencyJobs
     jobs: JobManager
     metrics: Metrics
-    transport: httpx.AsyncBaseTransport | None
+    health: HealthChecker
 
     def token_ok(self, header: str | None) -> bool:
         """Whether the Authorization header carries the configured token (constant time)."""
@@ -109,5 +110,5 @@ def build_service(
         consistency,
         jobs,
         metrics,
-        transport,
+        HealthChecker(store, registry, judges, transport, ttl_s=settings.health_cache_s),
     )

@@ -28,8 +28,15 @@ def answers_in(prompt: str) -> tuple[str, str]:
     return first, second
 
 
+def is_judge_prompt(prompt: str) -> bool:
+    """Whether `prompt` shows two answers (a health probe asks for one token of anything)."""
+    return "\nAnswer1:\n" in prompt
+
+
 def prefer_longer(prompt: str) -> str:
-    """'1' when Answer1 is at least as long as Answer2, else '2'."""
+    """'1' when Answer1 is at least as long as Answer2, else '2' ('1' to a probe)."""
+    if not is_judge_prompt(prompt):
+        return "1"
     first, second = answers_in(prompt)
     return "1" if len(first) >= len(second) else "2"
 

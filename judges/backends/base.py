@@ -48,18 +48,21 @@ class Judge(Protocol):
     mode) and is part of the cache key; `cacheable` says whether replies are worth storing;
     `uses_reference` whether the pair's reference answer changes the verdict;
     `retries_differ` whether asking again after an output that was no verdict can give
-    another answer (when not, no parse retry is spent); `health_url` what a health check
-    GETs (None for a judge that runs in this process).
+    another answer (when not, no parse retry is spent).
     """
 
     identity: str
     cacheable: bool
     uses_reference: bool
     retries_differ: bool
-    health_url: str | None
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Judge one presentation; raise a `JudgeError` rather than invent a verdict."""
+        ...
+
+    async def probe(self) -> str:
+        """`ok` when the judge answers a one-token request now, `local` for one that runs in
+        this process, else what went wrong (one attempt, no retry)."""
         ...
 
     async def aclose(self) -> None:

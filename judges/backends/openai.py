@@ -30,7 +30,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from common.completions import completion_body, completion_path, completion_text
-from common.errors import EndpointRejectedError, EndpointUnavailableError
+from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.logprobs import best_by_label, first_token_top, next_token_request
 from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy, join_url
 from common.urls import shown
@@ -112,7 +112,6 @@ class OpenAIJudge:
         self.retries_differ = config.mode is JudgeMode.GENERATE
         self._chat = config.api is ApiKind.CHAT
         self.endpoint = join_url(config.base_url, completion_path(self._chat))
-        self.health_url: str | None = join_url(config.base_url, "/models")
         self._http = OpenAIHttp(config.client(transport))
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
@@ -133,6 +132,17 @@ class OpenAIJudge:
             return self._reply(data)
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise JudgeProtocolError(self._unexpected_shape(error)) from None
+
+    async def probe(self) -> str:
+        """One greedy token of the judge model, one attempt: what a health check can prove."""
+        body = completion_body(
+            self.config.model, "1", chat=self._chat, temperature=0.0, max_tokens=1
+        )
+        try:
+            await self._http.post_once(self.endpoint, body)
+        except EndpointError as error:
+            return f"error: {error}"
+        return "ok"
 
     async def aclose(self) -> None:
         """Close the connection pool."""

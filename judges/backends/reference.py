@@ -43,7 +43,6 @@ class ReferenceJudge:
     cacheable = True
     uses_reference = True
     retries_differ = False
-    health_url: str | None = None
 
     def __init__(self, config: ReferenceJudgeConfig | None = None) -> None:
         import sacrebleu
@@ -60,6 +59,10 @@ class ReferenceJudge:
         first, second = chrf(call.first, call.reference), chrf(call.second, call.reference)
         verdict = Verdict.FIRST if first >= second else Verdict.SECOND
         return JudgeReply(raw=verdict.value, verdict=verdict, score_1=first, score_2=second)
+
+    async def probe(self) -> str:
+        """Runs in this process: nothing to probe."""
+        return "local"
 
     async def aclose(self) -> None:
         """Nothing to release."""

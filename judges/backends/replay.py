@@ -36,7 +36,6 @@ class ReplayJudge:
     cacheable = False
     uses_reference = False
     retries_differ = False
-    health_url: str | None = None
 
     def __init__(self, config: ReplayJudgeConfig) -> None:
         self.path = config.path
@@ -57,6 +56,10 @@ class ReplayJudge:
                 f"{call.pair_id!r}; replay needs the same ids as the recorded run"
             )
         return reply
+
+    async def probe(self) -> str:
+        """Runs in this process: nothing to probe."""
+        return "local"
 
     async def aclose(self) -> None:
         """Nothing to release."""

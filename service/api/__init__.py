@@ -11,6 +11,7 @@ from service.api.dependencies import ERRORS, authorized
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorized)], responses=ERRORS)
 for resource in (comparisons, registry, consistency):
     v1.include_router(resource.router)
+v1.include_router(operations.checks)
 
 router = APIRouter()
 router.include_router(operations.router)

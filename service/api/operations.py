@@ -1,20 +1,32 @@
-"""/healthz and /metrics, outside /v1 and without the token, for probes and scrapers."""
+"""/healthz and /metrics, outside /v1 and without the token, for probes and scrapers; and
+/v1/health, the backend check behind the token (it makes outbound calls)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from service.api.dependencies import ServiceDep, error_responses
-from service.api.schemas import Health
-from service.jobs.health import check_health
+from service.api.schemas import Health, Liveness
+from service.jobs.health import OK, liveness
 
 router = APIRouter(tags=["operations"], responses=error_responses(500))
+checks = APIRouter(tags=["operations"])  # mounted under /v1, behind the token
 
 
-@router.get("/healthz", response_model=Health)
-async def healthz(service: ServiceDep) -> Health:
-    """Whether the store, the generator endpoints and the judges answer."""
-    report = await check_health(service.store, service.registry, service.judges, service.transport)
+@router.get("/healthz", response_model=Liveness)
+async def healthz(service: ServiceDep) -> Liveness:
+    """Liveness: the service answers and its store answers a query. Cheap: no backend call
+    (the backends: `GET /v1/health`)."""
+    store = liveness(service.store)
+    return Liveness(status="ok" if store == OK else "degraded", store=store)
+
+
+@checks.get("/health", response_model=Health)
+async def health(service: ServiceDep) -> Health:
+    """Whether the store, every generator endpoint (it lists the models the registry serves
+    from it) and every judge (it answers one token) answer; probed at most every
+    `health_cache_s` seconds, the report cached in between."""
+    report = await service.health.backends()
     return Health(
         status="ok" if report.healthy else "degraded",
         store=report.store,

@@ -32,6 +32,7 @@ __all__ = [
     "JobStatus",
     "JudgmentRequest",
     "JudgmentResponse",
+    "Liveness",
     "McqSetView",
     "ModelView",
     "Progress",
@@ -150,8 +151,15 @@ class EvalSetView(BaseModel):
     languages: list[str]
 
 
+class Liveness(BaseModel):
+    status: str = Field(examples=["ok"], description="ok, or degraded when the store fails")
+    store: str
+
+
 class Health(BaseModel):
     status: str = Field(examples=["ok"])
     store: str
     generators: dict[str, str] = Field(description="endpoint → ok or the error")
-    judges: dict[str, str] = Field(description="judge → ok, local, or the error")
+    judges: dict[str, str] = Field(
+        description="judge → ok (it answered one token), local, or the error"
+    )

@@ -1,7 +1,16 @@
-"""Whether the parts a job needs answer: the store, every generator endpoint, every judge."""
+"""Whether the parts a job needs answer, in two depths.
+
+- `liveness`: the store answers a query. Cheap, for probes that call every few seconds.
+- `HealthChecker.backends`: the store, every generator endpoint (GET /models, and whether it
+  lists every model the registry serves from it) and every judge (one greedy token of its
+  model, the only thing that proves it can judge). Cached for `ttl_s`, through one pooled
+  client, so that frequent callers cost one round of probes per `ttl_s`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -13,6 +22,15 @@ from service.jobs.store import JobStore
 
 OK = "ok"
 LOCAL = "local"  # a judge that runs in this process: nothing to probe
+
+
+def liveness(store: JobStore) -> str:
+    """`ok`, or the store's error."""
+    try:
+        store.ping()
+    except Exception as error:  # the store is what liveness is about: report, don't raise
+        return f"error: {error}"
+    return OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,36 +48,81 @@ class HealthReport:
         return all(part in (OK, LOCAL) for part in parts)
 
 
-async def check_health(
-    store: JobStore,
-    registry: Registry,
-    judges: dict[str, Judge],
-    transport: httpx.AsyncBaseTransport | None = None,
-    timeout_s: float = 2.0,
-) -> HealthReport:
-    """Ping the store; GET /models of every generator endpoint and the judges' health URLs."""
-    try:
-        store.ping()
-        stored = OK
-    except Exception as error:  # the store is what health is about: report, don't raise
-        stored = f"error: {error}"
-    endpoints = sorted(
-        {url for name in registry.names() for url in registry.served(name).endpoints}
-    )
-    async with httpx.AsyncClient(timeout=timeout_s, transport=transport) as client:
+class HealthChecker:
+    """The backend check, cached for `ttl_s` and shared by concurrent callers."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        registry: Registry,
+        judges: dict[str, Judge],
+        transport: httpx.AsyncBaseTransport | None = None,
+        ttl_s: float = 5.0,
+        timeout_s: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.judges = judges
+        self.ttl_s = ttl_s
+        self._transport = transport
+        self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
+        self._last: tuple[float, HealthReport] | None = None
+        self._lock: asyncio.Lock | None = None
+        self.probes = 0  # rounds of probes made (the cache's misses)
+
+    async def backends(self) -> HealthReport:
+        """The last report younger than `ttl_s`, else a new round of probes."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._last is not None and time.monotonic() - self._last[0] < self.ttl_s:
+                return self._last[1]
+            report = await self._probe_all()
+            self._last = (time.monotonic(), report)
+            return report
+
+    async def aclose(self) -> None:
+        """Close the pooled client (a later check opens a new one)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self._lock = None
+
+    async def _probe_all(self) -> HealthReport:
+        self.probes += 1
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport)
+        served: dict[str, set[str]] = {}
+        for name in self.registry.names():
+            for url in self.registry.served(name).endpoints:
+                served.setdefault(url, set()).add(name)
         generators = {
-            shown(url): await _probe(client, url.rstrip("/") + "/models") for url in endpoints
+            shown(url): await self._generator(url, names) for url, names in sorted(served.items())
         }
-        judged = {
-            name: LOCAL if judge.health_url is None else await _probe(client, judge.health_url)
-            for name, judge in judges.items()
-        }
-    return HealthReport(stored, generators, judged)
+        judges = {name: await _judge(judge) for name, judge in self.judges.items()}
+        return HealthReport(liveness(self.store), generators, judges)
+
+    async def _generator(self, url: str, names: set[str]) -> str:
+        assert self._client is not None
+        try:
+            response = await self._client.get(url.rstrip("/") + "/models")
+        except httpx.HTTPError as error:
+            return f"unreachable: {type(error).__name__}"
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        try:
+            listed = {entry["id"] for entry in response.json()["data"]}
+        except (ValueError, KeyError, TypeError):
+            return "answers GET /models, but not with a model list"
+        missing = sorted(names - listed)
+        if missing:
+            return f"does not serve {', '.join(missing)} (sxs generators sync)"
+        return OK
 
 
-async def _probe(client: httpx.AsyncClient, url: str) -> str:
+async def _judge(judge: Judge) -> str:
     try:
-        response = await client.get(url)
-    except httpx.HTTPError as error:
-        return f"unreachable: {type(error).__name__}"
-    return OK if response.status_code == 200 else f"HTTP {response.status_code}"
+        return await judge.probe()
+    except Exception as error:  # a probe reports, it never fails the check
+        return f"error: {type(error).__name__}: {error}"

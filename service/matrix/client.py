@@ -85,7 +85,7 @@ class MatrixClient:
         try:
             models = {entry["name"] for entry in await self._http.get(f"{self.base}/models")}
             sets = {entry["id"]: entry for entry in await self._http.get(f"{self.base}/eval-sets")}
-            health = await self._http.get(self._root() + "/healthz")
+            health = await self._http.get(f"{self.base}/health")
         except EndpointRejectedError as error:
             raise MatrixInputError(f"the service refused: {error}") from None
         except EndpointError as error:
@@ -203,9 +203,6 @@ class MatrixClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
-
-    def _root(self) -> str:
-        return self.base.removesuffix("/v1")
 
 
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)

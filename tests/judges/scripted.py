@@ -14,7 +14,6 @@ class ScriptedJudge:
     cacheable = True
     uses_reference = False
     retries_differ = True
-    health_url: str | None = None
 
     def __init__(self, script: Callable[[JudgeCall], str], identity: str = "scripted") -> None:
         self.script = script
@@ -25,6 +24,10 @@ class ScriptedJudge:
         self.calls.append(call)
         raw = self.script(call)
         return JudgeReply(raw=raw, verdict=parse_verdict(raw))
+
+    async def probe(self) -> str:
+        """Runs in this process: nothing to probe."""
+        return "local"
 
     async def aclose(self) -> None:
         return None

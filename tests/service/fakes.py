@@ -15,7 +15,7 @@ import httpx
 from common.openai_http import RetryPolicy
 from judges.backends.openai import OpenAIJudgeConfig
 from service.settings import SAMPLE_EVAL_SET, SAMPLE_MCQ_SET, ServiceSettings
-from tests.openai_stub import openai_response, prefer_longer
+from tests.openai_stub import is_judge_prompt, openai_response, prefer_longer
 
 GENERATOR = "http://gen.test/v1"
 JUDGE = "http://judge.test/v1"
@@ -76,6 +76,11 @@ class Backends:
         self.cpu_s = 0.0  # CPU time spent answering, i.e. the fake servers' own work
         self._calls = 0
 
+    @property
+    def calls(self) -> int:
+        """Requests answered or failed so far (connection refusals not counted)."""
+        return self._calls
+
     def transport(self) -> httpx.AsyncBaseTransport:
         backends = self
 
@@ -101,8 +106,9 @@ class Backends:
             return httpx.Response(503, json={"error": {"message": "busy"}})
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        if request.method == "GET":
-            return httpx.Response(200, json={"object": "list", "data": []})
+        if request.method == "GET":  # /v1/models: what the fake generator serves
+            served = ["base", "good", "bad", "mute", "null"] if host == "gen.test" else []
+            return httpx.Response(200, json={"object": "list", "data": [{"id": m} for m in served]})
         body = json.loads(request.content)
         if host == "gen.test" and body.get("logprobs"):
             prompt = body["messages"][0]["content"]
@@ -117,6 +123,8 @@ class Backends:
             if body["model"] == "null":
                 reply["choices"][0]["message"]["content"] = None
             return httpx.Response(200, json=reply)
+        if not is_judge_prompt(body["prompt"]):  # a health probe: one token of anything
+            return httpx.Response(200, json=openai_response(body, lambda _: "1"))
         self.judgments[body["prompt"]] += 1
         if host == "mumble.test":  # a judge that never gives a verdict
             return httpx.Response(200, json=openai_response(body, lambda _: "Both are fine."))

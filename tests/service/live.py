@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.openai_stub import create_app as judge_app
-from tests.openai_stub import openai_response, prefer_longer
+from tests.openai_stub import is_judge_prompt, openai_response, prefer_longer
 from tests.service.fakes import answer
 
 SXS = Path(sys.executable).parent / "sxs"
@@ -34,7 +34,7 @@ class Log:
         self.judge_delay_s: float | None = None  # set to slow the judge down mid-test
 
 
-def generator_app(log: Log) -> Starlette:
+def generator_app(log: Log, served: tuple[str, ...] = ("tiny", "good", "bad", "echo")) -> Starlette:
     async def complete(request: Request) -> JSONResponse:
         body = await request.json()
         instruction = body["messages"][0]["content"]
@@ -44,13 +44,22 @@ def generator_app(log: Log) -> Starlette:
         text = answer(body["model"], instruction)
         return JSONResponse(openai_response(body, lambda _: text))
 
-    return Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
+    async def models(request: Request) -> JSONResponse:
+        return JSONResponse({"object": "list", "data": [{"id": name} for name in served]})
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", complete, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+        ]
+    )
 
 
 def counting_judge(log: Log, delay_s: float = 0.01) -> Any:
     def policy(prompt: str) -> str:
-        with log.lock:
-            log.judged[prompt] += 1
+        if is_judge_prompt(prompt):  # health probes are not judgments
+            with log.lock:
+                log.judged[prompt] += 1
         time.sleep(delay_s if log.judge_delay_s is None else log.judge_delay_s)
         return prefer_longer(prompt)
 

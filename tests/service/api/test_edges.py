@@ -28,7 +28,8 @@ def test_auth(tmp_path: Path, backends: Backends) -> None:
         assert wrong.status_code == 401
         right = client.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
         assert right.status_code == 200
-        assert client.get("/healthz").status_code == 200  # probes stay open
+        assert client.get("/healthz").status_code == 200  # liveness stays open
+        assert client.get("/v1/health").status_code == 401  # the backend check makes calls
 
 
 def test_auth_off_and_the_registry_views(client: TestClient) -> None:
@@ -46,7 +47,8 @@ def test_auth_off_and_the_registry_views(client: TestClient) -> None:
         "items": 12,
         "languages": ["en", "es", "fi", "hi", "ru", "zh"],
     }
-    health = client.get("/healthz").json()
+    assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}
+    health = client.get("/v1/health").json()
     assert health == {
         "status": "ok",
         "store": "ok",
@@ -176,12 +178,39 @@ def test_oversized_and_malformed_bodies(tmp_path: Path, backends: Backends) -> N
         }
 
 
-def test_health_says_which_backend_is_down(client: TestClient, backends: Backends) -> None:
-    backends.down = {"gen.test"}
-    health = client.get("/healthz").json()
-    assert health["status"] == "degraded"
-    assert health["generators"] == {"http://gen.test/v1": "unreachable: ConnectError"}
-    assert health["judges"] == {"llm": "ok", "reference": "local"}
+def test_health_says_which_backend_is_down(tmp_path: Path, backends: Backends) -> None:
+    service = create_app(settings(tmp_path, health_cache_s=0), transport=backends.transport())
+    with TestClient(service) as client:
+        backends.down = {"gen.test"}
+        health = client.get("/v1/health").json()
+        assert health["status"] == "degraded"
+        assert health["generators"] == {"http://gen.test/v1": "unreachable: ConnectError"}
+        assert health["judges"] == {"llm": "ok", "reference": "local"}
+        assert client.get("/healthz").json() == {"status": "ok", "store": "ok"}  # alive
+
+
+def test_a_judge_whose_completions_fail_is_not_ok(tmp_path: Path, backends: Backends) -> None:
+    """It lists its models (GET /models answers 200), but it cannot judge: the check asks it
+    for one token, which is what proves it can."""
+    backends.fail_every = 1  # every call answers 503, GETs included
+    service = create_app(settings(tmp_path, health_cache_s=0), transport=backends.transport())
+    with TestClient(service) as client:
+        judges = client.get("/v1/health").json()["judges"]
+    assert judges["llm"].startswith("error: http://judge.test/v1/completions failed after 1")
+    assert "HTTP 503" in judges["llm"]
+    assert judges["reference"] == "local"
+
+
+def test_liveness_is_cheap_and_the_backend_check_is_cached(
+    client: TestClient, backends: Backends
+) -> None:
+    for _ in range(20):
+        assert client.get("/healthz").status_code == 200
+    assert sum(backends.judgments.values()) == 0 and not backends.generations  # no call out
+    calls = backends.calls
+    for _ in range(20):
+        assert client.get("/v1/health").json()["status"] == "ok"
+    assert backends.calls - calls == 2  # one round within the cache's 5 s: /models + one token
 
 
 def test_judgment_errors_are_4xx_or_502_never_500(client: TestClient, backends: Backends) -> None:
@@ -234,7 +263,7 @@ def test_credentials_in_backend_urls_are_never_echoed(tmp_path: Path) -> None:
     )
     config = settings(tmp_path, registry=registry, judges={"llm": judge})
     with TestClient(create_app(config, transport=Recording())) as client:
-        health = client.get("/healthz").text
+        health = client.get("/v1/health").text
         backends.down = {"judge.test"}
         failed_judgment = client.post(
             "/v1/judgments", json={"instruction": "Hi?", "response_a": "a", "response_b": "bb"}
