@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS = {
     422: "the body does not match its schema",
     500: "an internal error (the service log has the details)",
     502: "the judge failed",
+    503: "the store cannot be written now (Retry-After says when to try again)",
 }
 
 
@@ -42,5 +43,5 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
-ERRORS = error_responses(401, 404, 409, 413, 422, 500)
+ERRORS = error_responses(401, 404, 409, 413, 422, 500, 503)
 BODY_ERRORS = error_responses(400)  # routes that read a body

@@ -4,8 +4,9 @@ Domain errors keep no HTTP in them; here they get their status. A body that does
 its schema is 422; a schema-valid request is refused only for what the schema cannot know:
 it names something the service does not have (404), it conflicts with itself or with what
 the service has (409; a pair without the reference its judge needs), or it asks for more
-than a limit (413). A judge that fails is 502, anything unexpected 500 with the details in
-the log only; a method a path does not document is 405 with `Allow`.
+than a limit (413). A store that cannot be written is 503 with `Retry-After`. A judge that
+fails is 502, anything unexpected 500 with the details in the log only; a method a path does
+not document is 405 with `Allow`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from service.jobs.errors import (
     RequestError,
     TooLargeRequestError,
 )
+from service.jobs.store import StoreWriteError
 
 log = logging.getLogger("sxs.service")
 
@@ -105,6 +107,11 @@ def _allowed_methods(request: Request) -> list[str]:
     return []
 
 
+async def _store_unwritable(request: Request, error: Exception) -> JSONResponse:
+    message = f"{error}; try again once the store can be written"
+    return error_response(503, "store_unavailable", message, headers={"Retry-After": "30"})
+
+
 async def _judge_failed(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, MissingReferenceError):  # the request conflicts with its judge
         return error_response(409, "missing_reference", str(error), "reference")
@@ -123,4 +130,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(JudgeError, _judge_failed)
+    app.add_exception_handler(StoreWriteError, _store_unwritable)
     app.add_exception_handler(Exception, _internal)

@@ -30,6 +30,8 @@ def liveness(store: JobStore) -> str:
         store.ping()
     except Exception as error:  # the store is what liveness is about: report, don't raise
         return f"error: {error}"
+    if store.write_error is not None:
+        return f"error: the last write failed ({store.write_error})"
     return OK
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from common.errors import EndpointError
@@ -17,7 +19,7 @@ from judges.errors import JudgeError
 from service.jobs.errors import NotRegisteredError, RequestError
 from service.jobs.metrics import Metrics
 from service.jobs.requests import JobStatus
-from service.jobs.store import Job, JobStore
+from service.jobs.store import Job, JobStore, StoreWriteError
 
 JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
 COMPARISON = "comparison"
@@ -44,6 +46,7 @@ class JobManager:
         self._slots = asyncio.Semaphore(parallel)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancelled: set[str] = set()
+        self._failed_unwritten: dict[str, str] = {}
 
     def submit(
         self, request: dict[str, Any], judge: str, version: str, total: int
@@ -59,10 +62,14 @@ class JobManager:
         return job_id, created
 
     def find(self, job_id: str, kind: str = COMPARISON) -> Job:
-        """The job of that id and kind; `NotRegisteredError` when there is none."""
+        """The job of that id and kind; `NotRegisteredError` when there is none. A job that
+        failed for want of a writable store shows as failed, with why."""
         job = self.store.get(job_id)
         if job is None or job_kind(job) != kind:
             raise NotRegisteredError(f"unknown_{kind}", f"no {kind} job {job_id!r}", "id")
+        unwritten = self._failed_unwritten.get(job_id)
+        if unwritten is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return replace(job, status=JobStatus.FAILED, error=unwritten)
         return job
 
     def resume(self) -> int:
@@ -77,6 +84,7 @@ class JobManager:
         task = self._tasks.get(job_id)
         if task is None or task.done():
             self._cancelled.discard(job_id)
+            self._failed_unwritten.pop(job_id, None)
             self._tasks[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
 
     async def cancel(self, job_id: str) -> None:
@@ -101,9 +109,9 @@ class JobManager:
             job = self.store.get(job_id)
             if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
                 return
-            self.store.set_status(job_id, JobStatus.RUNNING)
             self.metrics.jobs_running.inc()
             try:
+                self.store.set_status(job_id, JobStatus.RUNNING)
                 summary = await self.runners[job_kind(job)](job)
             except asyncio.CancelledError:
                 if job_id in self._cancelled:
@@ -111,6 +119,8 @@ class JobManager:
                 raise
             except RequestError as error:  # e.g. resumed after its model left the registry
                 self._finish(job_id, JobStatus.FAILED, error.message)
+            except (StoreWriteError, sqlite3.Error) as error:  # a full disk, a broken file
+                self._unwritable(job_id, str(error))
             except _BACKEND_ERRORS as error:
                 self.metrics.backend_errors.labels(type(error).__name__).inc()
                 self._finish(job_id, JobStatus.FAILED, str(error))
@@ -131,5 +141,18 @@ class JobManager:
         error: str | None = None,
         summary: dict[str, object] | None = None,
     ) -> None:
-        self.store.set_status(job_id, status, error, summary)
+        try:
+            self.store.set_status(job_id, status, error, summary)
+        except StoreWriteError as failure:
+            self._unwritable(job_id, str(failure))
+            return
         self.metrics.jobs_finished.labels(status.value).inc()
+
+    def _unwritable(self, job_id: str, reason: str) -> None:
+        """The job failed because the store cannot be written: kept failed in memory (the
+        views show it) and counted; its stored state is left for a resubmission to resume."""
+        message = f"{reason}; free space or repair the file, then resubmit to resume the job"
+        log.error("job %s: %s", job_id, message)
+        self._failed_unwritten[job_id] = message
+        self.metrics.store_write_errors.inc()
+        self.metrics.jobs_finished.labels(JobStatus.FAILED.value).inc()

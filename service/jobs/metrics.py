@@ -28,6 +28,11 @@ class Metrics:
             "comparisons that ended with every verdict invalid (no score)",
             registry=self.registry,
         )
+        self.store_write_errors = Counter(
+            "sxs_store_write_errors",
+            "jobs failed because the store could not be written",
+            registry=self.registry,
+        )
         self.cache_hits = Counter(
             "sxs_judgment_cache_hits", "judge replies read from the store", registry=self.registry
         )

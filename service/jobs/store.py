@@ -8,10 +8,12 @@ them. Generations and judgments live in their own content-keyed caches in the sa
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from common.store import content_key, open_database
 from service.jobs.requests import JobStatus
@@ -35,11 +37,39 @@ class Job:
     updated_at: float
 
 
+class StoreWriteError(Exception):
+    """The store could not be written (a full disk, a broken file); the message says why."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _write(method: Callable[Concatenate[JobStore, P], R]) -> Callable[Concatenate[JobStore, P], R]:
+    """A write of the store: a failure is remembered (`write_error`) and raised as
+    `StoreWriteError`; a success forgets the last failure."""
+
+    def writing(store: JobStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = method(store, *args, **kwargs)
+        except sqlite3.Error as error:
+            store.write_error = f"{type(error).__name__}: {error}"
+            raise StoreWriteError(
+                f"the job store {store.path} cannot be written ({error})"
+            ) from None
+        store.write_error = None
+        return result
+
+    writing.__doc__ = method.__doc__
+    return writing
+
+
 class JobStore:
     """Jobs and their items in a SQLite file shared with the caches."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.write_error: str | None = None  # the last write's failure, until one succeeds
         self._db = open_database(path)
         self._db.table("jobs").create(
             {
@@ -69,6 +99,7 @@ class JobStore:
         """The id of a request: equal requests (with the same judge and prompt) share it."""
         return content_key(request, judge, template_hash)[:20]
 
+    @_write
     def submit(self, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
         """Create the job, or requeue it if it failed or was cancelled. True if created."""
         now = time.time()
@@ -108,6 +139,7 @@ class JobStore:
         query = f"select * from jobs where status in ({marks}) order by created_at"
         return [self._job(row) for row in self._db.query(query, list(_UNFINISHED))]
 
+    @_write
     def set_status(
         self,
         job_id: str,
@@ -122,6 +154,7 @@ class JobStore:
         )
         self._db.conn.commit()
 
+    @_write
     def add_item(self, job_id: str, position: int, item_id: str, record: dict[str, Any]) -> None:
         """Store a finished item (an item already stored keeps its first record)."""
         with self._db.conn:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
+from tests.polling import poll
 from tests.service.comparison_api import REQUEST, SPANISH, expected_score, wait
 from tests.service.fakes import Backends, settings
 
@@ -102,3 +103,34 @@ def test_a_job_whose_every_verdict_is_invalid_says_so(tmp_path: Path) -> None:
     assert done["warning"].startswith("no valid verdict: the judge answered neither '1' nor '2'")
     assert "sxs_jobs_without_valid_verdict_total 1.0" in metrics
     assert sum(backends.judgments.values()) == 2 * 2 * 2  # both orders, both parse attempts
+
+
+def test_a_store_that_cannot_be_written_fails_the_job_visibly(
+    tmp_path: Path, backends: Backends
+) -> None:
+    """A full disk, made real by SQLite's own limit on the store's pages: the job fails with
+    why, the liveness probe says the store cannot be written, and new work gets 503."""
+    backends.delay_s = 0.02
+    app = create_app(settings(tmp_path, item_concurrency=1), transport=backends.transport())
+    with TestClient(app) as client:
+        job = client.post("/v1/comparisons", json=REQUEST).json()
+        poll(
+            lambda: client.get(f"/v1/comparisons/{job['id']}").json(),
+            lambda view: view["progress"]["done"] >= 1,
+            what="one item stored",
+        )
+        store = app.state.service.store
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here
+        failed = wait(client, job["id"], {"failed", "done"})
+        liveness = client.get("/healthz").json()
+        big = [{"id": str(i), "text": "Why? " * 2000} for i in range(20)]  # new pages needed
+        more = client.post("/v1/comparisons", json=REQUEST | {"instructions": big})
+        metrics = client.get("/metrics").text
+    assert failed["status"] == "failed", failed
+    assert "database or disk is full" in failed["error"] and "resubmit" in failed["error"]
+    assert liveness["status"] == "degraded"
+    assert liveness["store"].startswith("error: the last write failed")
+    assert more.status_code == 503 and more.headers["retry-after"] == "30", more.text
+    assert more.json()["error"]["type"] == "store_unavailable"
+    assert "sxs_store_write_errors_total 1.0" in metrics
