@@ -9,7 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from judges.results import RecordedPair, result_record
-from service.api.dependencies import BODY_ERRORS, ServiceDep, error_responses
+from service.api.dependencies import (
+    BODY_ERRORS,
+    ServiceDep,
+    error_responses,
+    submission_responses,
+)
 from service.api.schemas import (
     ComparisonRequest,
     ComparisonView,
@@ -61,15 +66,7 @@ async def judge_pair(body: JudgmentRequest, service: ServiceDep) -> JudgmentResp
     response_model=ComparisonView,
     status_code=status.HTTP_202_ACCEPTED,
     tags=COMPARISONS,
-    responses=BODY_ERRORS
-    | {
-        202: {"links": JOB_LINKS},
-        200: {
-            "model": ComparisonView,
-            "description": "the same request already exists",
-            "links": JOB_LINKS,
-        },
-    },
+    responses=submission_responses(ComparisonView, JOB_LINKS),
 )
 async def submit(
     body: ComparisonRequest, service: ServiceDep, response: Response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from service.api.dependencies import BODY_ERRORS, ServiceDep
+from service.api.dependencies import ServiceDep, submission_responses
 from service.api.schemas import ConsistencyRequest, ConsistencyView
 from service.api.views import consistency_view
 from service.jobs.consistency import KIND as CONSISTENCY
@@ -22,15 +22,7 @@ JOB_LINKS = {
     "/consistency",
     response_model=ConsistencyView,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=BODY_ERRORS
-    | {
-        202: {"links": JOB_LINKS},
-        200: {
-            "model": ConsistencyView,
-            "description": "the same request already exists",
-            "links": JOB_LINKS,
-        },
-    },
+    responses=submission_responses(ConsistencyView, JOB_LINKS),
 )
 async def submit_consistency(
     body: ConsistencyRequest, service: ServiceDep, response: Response

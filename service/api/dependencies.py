@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from pydantic import BaseModel
 
 from service.api.errors import ApiError
 from service.api.schemas import ErrorBody
@@ -45,3 +47,12 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
 
 ERRORS = error_responses(401, 404, 409, 413, 422, 500, 503)
 BODY_ERRORS = error_responses(400)  # routes that read a body
+
+
+def submission_responses(
+    view: type[BaseModel], links: Mapping[str, object]
+) -> dict[int | str, dict[str, object]]:
+    """A job submission's answers: 202 for a new job, 200 for one found again (both with the
+    job's view and its links), and the errors of a body."""
+    found = {"model": view, "description": "the same request already exists", "links": links}
+    return BODY_ERRORS | {202: {"links": links}, 200: found}
