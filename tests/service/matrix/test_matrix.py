@@ -121,7 +121,13 @@ def test_an_interrupted_matrix_completes_on_rerun(service: Service) -> None:
     out = service.folder / "matrix"
     command = [str(SXS), *matrix_args(service, out, "--concurrency", "1")]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # Ctrl-C as a user's terminal sends it, even when this test runs from a background
+        # shell (which starts its children with SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     first_line = process.stderr.readline().decode()  # non-terminal: a line per finished cell
