@@ -7,6 +7,8 @@ from typing import Protocol
 
 from judges.verdicts import Order, Verdict
 
+LOCAL = "local"  # what `Judge.probe` says of a judge that runs in this process
+
 
 @dataclass(frozen=True, slots=True)
 class JudgeCall:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from judges.backends.base import JudgeCall, JudgeReply
+from judges.backends.base import LOCAL, JudgeCall, JudgeReply
 from judges.errors import MissingReferenceError
 from judges.verdicts import Verdict
 
@@ -62,7 +62,7 @@ class ReferenceJudge:
 
     async def probe(self) -> str:
         """Runs in this process: nothing to probe."""
-        return "local"
+        return LOCAL
 
     async def aclose(self) -> None:
         """Nothing to release."""

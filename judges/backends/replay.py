@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from common.jsonl import read_models
-from judges.backends.base import JudgeCall, JudgeReply
+from judges.backends.base import LOCAL, JudgeCall, JudgeReply
 from judges.errors import ReplayMissingError
 from judges.results import RecordedCall, RecordedPair
 from judges.verdicts import Order, parse_verdict
@@ -59,7 +59,7 @@ class ReplayJudge:
 
     async def probe(self) -> str:
         """Runs in this process: nothing to probe."""
-        return "local"
+        return LOCAL
 
     async def aclose(self) -> None:
         """Nothing to release."""

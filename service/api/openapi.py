@@ -4,7 +4,7 @@ only what exists (the names come from the registry and the settings, fixed for t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
@@ -36,7 +36,7 @@ def document_names(app: FastAPI, service: Service) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _restrict(property_schema: dict[str, Any], names: Sequence[str] | dict[str, Any]) -> None:
+def _restrict(property_schema: dict[str, Any], names: Iterable[str]) -> None:
     """`enum: names` on the string form of a property (`anyOf` [string, null] included)."""
     for form in property_schema.get("anyOf", [property_schema]):
         if form.get("type") == "string":

@@ -35,6 +35,8 @@ from service.jobs.errors import (
 from service.jobs.requests import ComparisonRequest
 from service.jobs.store import Job, JobStore
 
+SUMMARY_FIELDS = {field.name for field in fields(Summary)}
+
 
 class ComparisonItem(RecordedPair):
     """One stored item of a comparison: its judged pair and what was compared."""
@@ -261,8 +263,7 @@ class Comparisons:
     def summary_of(self, job: Job) -> Summary | None:
         """The job's summary: the one stored at its end, or (while it runs, or when stored by an
         older version without every field) computed from its items; None before any item."""
-        names = {field.name for field in fields(Summary)}
-        if job.summary is not None and set(job.summary) == names:
+        if job.summary is not None and set(job.summary) == SUMMARY_FIELDS:
             return Summary(**job.summary)
         return self.summary(job.id) if job.done else None
 

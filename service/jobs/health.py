@@ -17,11 +17,10 @@ import httpx
 
 from common.urls import shown
 from generators.registry import Registry
-from judges.backends.base import Judge
+from judges.backends.base import LOCAL, Judge
 from service.jobs.store import JobStore
 
 OK = "ok"
-LOCAL = "local"  # a judge that runs in this process: nothing to probe
 
 
 def liveness(store: JobStore) -> str:
@@ -71,7 +70,6 @@ class HealthChecker:
         self._client: httpx.AsyncClient | None = None
         self._last: tuple[float, HealthReport] | None = None
         self._lock: asyncio.Lock | None = None
-        self.probes = 0  # rounds of probes made (the cache's misses)
 
     async def backends(self) -> HealthReport:
         """The last report younger than `ttl_s`, else a new round of probes."""
@@ -92,7 +90,6 @@ class HealthChecker:
         self._lock = None
 
     async def _probe_all(self) -> HealthReport:
-        self.probes += 1
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport)
         served: dict[str, set[str]] = {}
