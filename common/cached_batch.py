@@ -2,7 +2,7 @@
 each task has a content key; what the store holds is read back, the rest is computed at most
 `concurrency` at a time, and each new value is stored as it comes, in batches of `flush_every`
 and always before an error or interruption propagates, so a rerun continues where a run
-stopped and nothing is computed twice."""
+stopped and nothing is computed twice. Store calls run off the event loop (`off_loop`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from common.concurrency import bounded_map
+from common.store import off_loop
 
 Task = TypeVar("Task")
 Stored = TypeVar("Stored")
@@ -33,7 +34,10 @@ class CachedBatch(Generic[Task, Stored, Result]):
     - `compute(task)`: a new result; `to_store(result)`: what to store of it (None: nothing,
       e.g. a failure that a later run should try again);
     - `from_store(task, value)`: the result a stored value stands for;
-    - `save([(key, task, value), …])`: write values (None: no store at all).
+    - `save([(key, task, value), …])`: write values (None: no store at all);
+    - `read_back`: write each new value at once and use what the store then holds, for a
+      store shared with other processes: the first writer of a key wins, and every result
+      stands for the value stored (not for one computed here and dropped).
     """
 
     def __init__(
@@ -47,6 +51,7 @@ class CachedBatch(Generic[Task, Stored, Result]):
         save: Callable[[list[tuple[str, Task, Stored]]], None] | None,
         concurrency: int,
         flush_every: int = 64,
+        read_back: bool = False,
     ) -> None:
         self.key = key
         self.compute = compute
@@ -55,7 +60,8 @@ class CachedBatch(Generic[Task, Stored, Result]):
         self.load = load
         self.save = save
         self.concurrency = concurrency
-        self.flush_every = flush_every
+        self.flush_every = 1 if read_back else flush_every
+        self.read_back = read_back and load is not None and save is not None
         self.counts = BatchCounts()
         self._unsaved: list[tuple[str, Task, Stored]] = []
 
@@ -64,7 +70,7 @@ class CachedBatch(Generic[Task, Stored, Result]):
     ) -> list[Result]:
         """A result for every task, in order. Errors propagate after saving."""
         keys = [self.key(task) for task in tasks]
-        known = dict(self.load(keys)) if self.load is not None else {}
+        known = dict(await off_loop(self.load, keys)) if self.load is not None else {}
 
         async def one(index: int) -> Result:
             task, key = tasks[index], keys[index]
@@ -74,25 +80,36 @@ class CachedBatch(Generic[Task, Stored, Result]):
             result = await self.compute(task)
             self.counts.computed += 1
             value = self.to_store(result)
-            if value is not None:
-                known[key] = value
-                self._remember(key, task, value)
+            if value is None:
+                return result
+            known[key] = value
+            await self._remember(key, task, value)
+            if self.read_back and self.load is not None:
+                stored = (await off_loop(self.load, [key])).get(key, value)
+                if stored != value:  # another process stored this key first
+                    known[key] = stored
+                    return self.from_store(task, stored)
             return result
 
         try:
             return await bounded_map(range(len(tasks)), one, self.concurrency, on_result)
         finally:
-            self._flush()
+            await self._flush()
 
-    def _remember(self, key: str, task: Task, value: Stored) -> None:
+    async def _remember(self, key: str, task: Task, value: Stored) -> None:
         if self.save is None:
             return
         self._unsaved.append((key, task, value))
         if len(self._unsaved) >= self.flush_every:
-            self._flush()
+            await self._flush()
 
-    def _flush(self) -> None:
-        if self.save is not None and self._unsaved:
-            self.save(self._unsaved)
-            self.counts.stored += len(self._unsaved)
-            self._unsaved = []
+    async def _flush(self) -> None:
+        if self.save is None or not self._unsaved:
+            return
+        batch, self._unsaved = self._unsaved, []
+        try:
+            await off_loop(self.save, batch)
+        except BaseException:  # kept for the next flush (a rerun of the write stores it once)
+            self._unsaved = batch + self._unsaved
+            raise
+        self.counts.stored += len(batch)

@@ -1,16 +1,75 @@
-"""SQLite stores keyed by content: one file, WAL mode, shared safely across processes."""
+"""SQLite stores keyed by content: one file, WAL mode, shared safely across processes.
+
+Async code reaches a store through `off_loop`: the SQLite work runs in a worker thread (the
+event loop never waits on a disk or on another process's lock), and a file another writer
+keeps locked past the busy timeout is tried again for as long as the caller is patient
+(`patient_with_store`: a running job waits for minutes; a request answers at once), then
+`StoreBusyError`. A store reads and writes through two connections (`Connections`), so that
+reads never queue behind a write waiting for a lock.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import sqlite_utils
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+_patience_s: ContextVar[float] = ContextVar("store_patience_s", default=0.0)
+
+
+class StoreBusyError(Exception):
+    """Another connection held the store's write lock for longer than this caller waits."""
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether `error` says another connection holds the lock (worth trying again)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(error)
+
+
+@contextmanager
+def patient_with_store(seconds: float) -> Iterator[None]:
+    """Within this context (and the tasks it starts), `off_loop` tries a locked store again
+    for up to `seconds` before it gives up."""
+    token = _patience_s.set(seconds)
+    try:
+        yield
+    finally:
+        _patience_s.reset(token)
+
+
+async def off_loop(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`call(*args, **kwargs)` in a worker thread; while the store is locked by another
+    writer, again with backoff (0.05 s doubling to 2 s) within the context's patience."""
+    deadline = time.monotonic() + _patience_s.get()
+    delay = 0.05
+    while True:
+        try:
+            return await asyncio.to_thread(partial(call, *args, **kwargs))
+        except sqlite3.Error as error:
+            if not is_busy(error):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise StoreBusyError(
+                    f"the store is locked by another connection ({error})"
+                ) from None
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, 2.0)
 
 
 def content_key(*parts: object) -> str:
@@ -19,18 +78,41 @@ def content_key(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def open_database(path: Path) -> sqlite_utils.Database:
-    """The SQLite file at `path` (folders created), in WAL mode with a 10 s busy timeout.
+def open_database(
+    path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
+) -> sqlite_utils.Database:
+    """The SQLite file at `path` (folders created), in WAL mode; a write waits up to
+    `busy_timeout_s` for another connection's lock.
 
-    The connection may be used from another thread than the one that opened it (an app built
-    in one thread and served from another), one thread at a time.
+    The connection may be used from any thread, one thread at a time (the caller's lock).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     database = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
     database.enable_wal()
     database.execute("PRAGMA synchronous=NORMAL")
-    database.execute("PRAGMA busy_timeout=10000")
+    database.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     return database
+
+
+class Connections:
+    """A store's two connections to its file, each used by one thread at a time: `read` (in
+    WAL mode a reader never waits for a writer) and `write`."""
+
+    def __init__(self, path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        self.writer = open_database(path, busy_timeout_s)
+        self.reader = open_database(path, busy_timeout_s)
+        self._reading = threading.Lock()
+        self._writing = threading.Lock()
+
+    def read(self, work: Callable[..., R], *args: Any) -> R:
+        """`work(reader, *args)`, alone on the reading connection."""
+        with self._reading:
+            return work(self.reader, *args)
+
+    def write(self, work: Callable[..., R], *args: Any) -> R:
+        """`work(writer, *args)`, alone on the writing connection."""
+        with self._writing:
+            return work(self.writer, *args)
 
 
 def chunks(items: list[str], size: int = 500) -> list[list[str]]:
@@ -43,7 +125,8 @@ class ContentStore:
 
     A key already present keeps its first row: what was computed once is never replaced, except
     a row matching `replaceable` (an SQL condition on the stored row, e.g. `verdict is null`
-    for a reply that was no verdict), which a later row for the same key replaces.
+    for a reply that was no verdict), which a later row for the same key replaces. Its methods
+    may be called from any thread (from async code: through `off_loop`).
     """
 
     def __init__(
@@ -53,12 +136,13 @@ class ContentStore:
         columns: dict[str, type],
         not_null: set[str],
         replaceable: str | None = None,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
     ) -> None:
         self.path = path
-        self._db = open_database(path)
+        self._connections = Connections(path, busy_timeout_s)
         self._table = table
         schema = {"key": str, **columns, "created_at": float}
-        handle = self._db.table(table)
+        handle = self._connections.writer.table(table)
         handle.create(schema, pk="key", not_null={"key", *not_null}, if_not_exists=True)
         existing = handle.columns_dict
         for name, kind in schema.items():
@@ -79,13 +163,18 @@ class ContentStore:
     def get_many(self, keys: Iterable[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         """`fields` of the stored rows among `keys`, by key."""
         selected = ", ".join(["key", *fields])
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(list(dict.fromkeys(keys))):
-            marks = ",".join("?" * len(chunk))
-            query = f"select {selected} from {self._table} where key in ({marks})"
-            for row in self._db.query(query, chunk):
-                found[row.pop("key")] = row
-        return found
+        wanted = list(dict.fromkeys(keys))
+
+        def read(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+            found: dict[str, dict[str, Any]] = {}
+            for chunk in chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                query = f"select {selected} from {self._table} where key in ({marks})"
+                for row in db.query(query, chunk):
+                    found[row.pop("key")] = row
+            return found
+
+        return self._connections.read(read)
 
     def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows (each with its `key`) in one transaction; missing columns are null. A key
@@ -96,9 +185,12 @@ class ContentStore:
                 [row.get(name, now if name == "created_at" else None) for name in self._columns]
                 for row in rows
             ]
-            with self._db.conn:
-                self._db.conn.executemany(self._insert, values)
+            self._connections.write(self._insert_all, values)
 
     def count(self) -> int:
         """How many rows are stored."""
-        return int(self._db.table(self._table).count)
+        return self._connections.read(lambda db: int(db.table(self._table).count))
+
+    def _insert_all(self, db: sqlite_utils.Database, values: list[list[Any]]) -> None:
+        with db.conn:
+            db.conn.executemany(self._insert, values)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.store import ContentStore
+from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class GenerationRecord:
 class GenerationCache:
     """Responses by content key, in a SQLite file (created with its folder if absent)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = path
         self._store = ContentStore(
             path,
@@ -55,6 +55,7 @@ class GenerationCache:
                 "completion_tokens": int,
             },
             not_null={"model", "text"},
+            busy_timeout_s=busy_timeout_s,
         )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, StoredGeneration]:

@@ -76,7 +76,10 @@ class Generator:
         cache: GenerationCache | None = None,
         client: ClientSettings | None = None,
         flush_every: int = 64,
+        read_back: bool = False,
     ) -> None:
+        """`read_back`: for a cache other processes write too, each response is stored at once
+        and the stored one used (see `CachedBatch`)."""
         self.registry = registry
         self.cache = cache
         client = client or ClientSettings()
@@ -92,6 +95,7 @@ class Generator:
             save=self._save if cache is not None else None,
             concurrency=client.concurrency,
             flush_every=flush_every,
+            read_back=read_back,
         )
 
     @property

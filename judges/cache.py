@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from common.store import ContentStore, content_key
+from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore, content_key
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.verdicts import Verdict
 
@@ -32,7 +32,7 @@ def judgment_key(identity: str, template_hash: str, call: JudgeCall, uses_refere
 class JudgmentCache:
     """Judge replies by content key, in a SQLite file (created with its folder if absent)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = path
         self._store = ContentStore(
             path,
@@ -47,6 +47,7 @@ class JudgmentCache:
             },
             not_null={"judge", "template_hash", "raw"},
             replaceable="verdict is null",
+            busy_timeout_s=busy_timeout_s,
         )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, JudgeReply]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from common.concurrency import bounded_map
 from common.single_flight import SingleFlight
+from common.store import off_loop
 from judges.backends.base import Judge, JudgeCall, JudgeReply
 from judges.cache import JudgmentCache, judgment_key
 from judges.pairs import Pair
@@ -114,14 +115,15 @@ class SideBySide:
         calls = [presentations(pair, self.template) for pair in pairs]
         keys = [(self._key(ab), self._key(ba)) for ab, ba in calls]
         if self.cache is not None:
-            self._known.update(self.cache.get_many(k for pair_keys in keys for k in pair_keys))
+            wanted = [key for pair_keys in keys for key in pair_keys]
+            self._known.update(await off_loop(self.cache.get_many, wanted))
         work = list(zip(pairs, calls, keys, strict=True))
         try:
             return await bounded_map(
                 work, lambda item: self._judge_pair(*item), self.concurrency, on_result
             )
         finally:
-            self._flush()
+            await self._flush()
 
     def _key(self, call: JudgeCall) -> str:
         judge = self.judge
@@ -165,11 +167,16 @@ class SideBySide:
         if self.cache is not None:
             self._unsaved[key] = reply
             if len(self._unsaved) >= self.flush_every:
-                self._flush()
+                await self._flush()
         return JudgedCall(reply, attempts=attempts, cached=False)
 
-    def _flush(self) -> None:
-        if self.cache is not None and self._unsaved:
-            self.cache.put_many(self.judge.identity, self.template.hash, self._unsaved)
-            self.counts.stored += len(self._unsaved)
-            self._unsaved = {}
+    async def _flush(self) -> None:
+        if self.cache is None or not self._unsaved:
+            return
+        batch, self._unsaved = self._unsaved, {}
+        try:
+            await off_loop(self.cache.put_many, self.judge.identity, self.template.hash, batch)
+        except BaseException:  # kept for the next flush
+            self._unsaved = batch | self._unsaved
+            raise
+        self.counts.stored += len(batch)

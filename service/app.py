@@ -29,7 +29,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.jobs.resume()
+        await service.jobs.resume()
         yield
         await service.jobs.shutdown()
         await service.health.aclose()

@@ -56,6 +56,22 @@ class ServiceSettings(BaseSettings):
         default=5.0, ge=0, description="GET /v1/health probes the backends at most this often"
     )
     jobs_in_parallel: int = Field(default=2, ge=1, le=64)
+    job_lease_s: float = Field(
+        default=30.0,
+        ge=0.5,
+        description="a job runs in the process that renewed its lease within this time; "
+        "another process sharing the store takes it over only after",
+    )
+    store_busy_timeout_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="a request waits this long for another connection's write lock, then 503",
+    )
+    store_patience_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="a running job waits this long for a locked store before it fails",
+    )
     item_concurrency: int = Field(default=32, ge=1, le=1024)
     generation_timeout_s: float = Field(default=600.0, gt=0)
     generation_retry: RetryPolicy = Field(default_factory=RetryPolicy)

@@ -63,7 +63,7 @@ def build_service(
         if settings.judge_template
         else PAPER_TEMPLATE
     )
-    store = JobStore(settings.db)
+    store = JobStore(settings.db, settings.store_busy_timeout_s)
     key = settings.generator_api_key
     generator_client = ClientSettings(
         concurrency=2 * settings.item_concurrency,
@@ -72,7 +72,7 @@ def build_service(
         api_key=key.get_secret_value() if key else None,
         transport=transport,
     )
-    judgment_cache = JudgmentCache(settings.db)
+    judgment_cache = JudgmentCache(settings.db, settings.store_busy_timeout_s)
     metrics = Metrics()
     comparisons = Comparisons(
         registry=registry,
@@ -81,7 +81,7 @@ def build_service(
         default_judge=settings.default_judge,
         template=template,
         store=store,
-        generation_cache=GenerationCache(settings.db),
+        generation_cache=GenerationCache(settings.db, settings.store_busy_timeout_s),
         judgment_cache=judgment_cache,
         parse_attempts=settings.parse_attempts,
         item_concurrency=settings.item_concurrency,
@@ -97,7 +97,14 @@ def build_service(
         client=generator_client,
     )
     runners = {COMPARISON: comparisons.run_job, CONSISTENCY: consistency.run}
-    jobs = JobManager(store, runners, metrics, settings.jobs_in_parallel)
+    jobs = JobManager(
+        store,
+        runners,
+        metrics,
+        settings.jobs_in_parallel,
+        lease_s=settings.job_lease_s,
+        patience_s=settings.store_patience_s,
+    )
     return Service(
         settings,
         registry,

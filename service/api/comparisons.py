@@ -78,10 +78,11 @@ async def submit(
     judge = service.comparisons.judge_name(body.judge)
     items = service.comparisons.items(body)
     version = service.template.hash + service.comparisons.content_digest(body)
-    job_id, created = service.jobs.submit(body.model_dump(mode="json"), judge, version, len(items))
+    request = body.model_dump(mode="json")
+    job_id, created = await service.jobs.submit(request, judge, version, len(items))
     if not created:
         response.status_code = status.HTTP_200_OK
-    return comparison_view(service, service.jobs.find(job_id))
+    return await comparison_view(service, await service.jobs.find(job_id))
 
 
 @router.get(
@@ -92,7 +93,7 @@ async def submit(
 )
 async def comparison(job_id: str, service: ServiceDep) -> ComparisonView:
     """Status, progress and the score so far (with its 95% CI) of a comparison."""
-    return comparison_view(service, service.jobs.find(job_id))
+    return await comparison_view(service, await service.jobs.find(job_id))
 
 
 @router.get(
@@ -108,8 +109,8 @@ async def comparison_items(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ItemPage:
     """Finished items in eval-set order: both responses, both verdicts, the outcome."""
-    job = service.jobs.find(job_id)
-    items = service.comparisons.stored_items(job.id, offset, limit)
+    job = await service.jobs.find(job_id)
+    items = await service.comparisons.stored_items(job.id, offset, limit)
     return ItemPage(items=[item_view(i) for i in items], offset=offset, limit=limit, total=job.done)
 
 
@@ -121,6 +122,6 @@ async def comparison_items(
 )
 async def cancel(job_id: str, service: ServiceDep) -> ComparisonView:
     """Cancel a comparison; its finished items stay, and resubmitting resumes it."""
-    service.jobs.find(job_id)
+    await service.jobs.find(job_id)
     await service.jobs.cancel(job_id)
-    return comparison_view(service, service.jobs.find(job_id))
+    return await comparison_view(service, await service.jobs.find(job_id))

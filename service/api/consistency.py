@@ -36,13 +36,13 @@ async def submit_consistency(
     _, _, units = service.consistency.check(body)
     request = {"kind": CONSISTENCY, "request": body.model_dump(mode="json")}
     digest = service.consistency.digests[body.mcq_set]
-    job_id, created = service.jobs.submit(request, "", digest, units)
+    job_id, created = await service.jobs.submit(request, "", digest, units)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return consistency_view(service, service.jobs.find(job_id, CONSISTENCY))
+    return await consistency_view(service, await service.jobs.find(job_id, CONSISTENCY))
 
 
 @router.get("/consistency/{job_id}", response_model=ConsistencyView, operation_id="getConsistency")
 async def consistency_job(job_id: str, service: ServiceDep) -> ConsistencyView:
     """Status, progress and (when done) the report of a consistency job."""
-    return consistency_view(service, service.jobs.find(job_id, CONSISTENCY))
+    return await consistency_view(service, await service.jobs.find(job_id, CONSISTENCY))

@@ -36,7 +36,8 @@ ERROR_DESCRIPTIONS = {
     422: "the body does not match its schema",
     500: "an internal error (the service log has the details)",
     502: "the judge failed",
-    503: "the store cannot be written now (Retry-After says when to try again)",
+    503: "the store cannot be written now, or another process holds its lock (Retry-After "
+    "says when to try again)",
 }
 
 

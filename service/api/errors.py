@@ -4,7 +4,8 @@ Domain errors keep no HTTP in them; here they get their status. A body that does
 its schema is 422; a schema-valid request is refused only for what the schema cannot know:
 it names something the service does not have (404), it conflicts with itself or with what
 the service has (409; a pair without the reference its judge needs), or it asks for more
-than a limit (413). A store that cannot be written is 503 with `Retry-After`. A judge that
+than a limit (413). A store that cannot be written (full, broken: `store_unavailable`) or
+that another connection keeps locked (`store_busy`) is 503 with `Retry-After`. A judge that
 fails is 502, anything unexpected 500 with the details in the log only; a method a path does
 not document is 405 with `Allow`.
 """
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from common.store import StoreBusyError
 from judges.errors import JudgeError, MissingReferenceError
 from service.jobs.errors import (
     ConflictingRequestError,
@@ -112,6 +114,11 @@ async def _store_unwritable(request: Request, error: Exception) -> JSONResponse:
     return error_response(503, "store_unavailable", message, headers={"Retry-After": "30"})
 
 
+async def _store_busy(request: Request, error: Exception) -> JSONResponse:
+    message = f"{error}; another process is writing to the store, try again shortly"
+    return error_response(503, "store_busy", message, headers={"Retry-After": "5"})
+
+
 async def _judge_failed(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, MissingReferenceError):  # the request conflicts with its judge
         return error_response(409, "missing_reference", str(error), "reference")
@@ -131,4 +138,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(JudgeError, _judge_failed)
     app.add_exception_handler(StoreWriteError, _store_unwritable)
+    app.add_exception_handler(StoreBusyError, _store_busy)
     app.add_exception_handler(Exception, _internal)

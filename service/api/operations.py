@@ -17,7 +17,7 @@ checks = APIRouter(tags=["operations"])  # mounted under /v1, behind the token
 async def healthz(service: ServiceDep) -> Liveness:
     """Liveness: the service answers and its store answers a query. Cheap: no backend call
     (the backends: `GET /v1/health`)."""
-    store = liveness(service.store)
+    store = await liveness(service.store)
     return Liveness(status="ok" if store == OK else "degraded", store=store)
 
 

@@ -46,9 +46,9 @@ def item_view(item: ComparisonItem) -> ItemView:
     )
 
 
-def comparison_view(service: Service, job: Job) -> ComparisonView:
+async def comparison_view(service: Service, job: Job) -> ComparisonView:
     """A comparison job with its summary so far."""
-    summary = service.comparisons.summary_of(job)
+    summary = await service.comparisons.summary_of(job)
     warning = None
     if job.status is JobStatus.DONE and summary is not None and summary.score is None:
         warning = (
@@ -70,11 +70,11 @@ def comparison_view(service: Service, job: Job) -> ComparisonView:
     )
 
 
-def consistency_view(service: Service, job: Job) -> ConsistencyView:
+async def consistency_view(service: Service, job: Job) -> ConsistencyView:
     """A consistency job with its report once every unit is answered."""
     report = job.summary
     if report is None and job.done == job.total and job.total:
-        report = service.consistency.report(job)
+        report = await service.consistency.report(job)
     return ConsistencyView(
         id=job.id,
         status=job.status,

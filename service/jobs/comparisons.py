@@ -175,13 +175,13 @@ class Comparisons:
         """Finish every item the job does not have yet; the summary of all its items."""
         request = ComparisonRequest.model_validate(job.request)
         judge = self.judges[self.judge_name(job.judge)]
-        done = self.store.done_ids(job.id)
+        done = await self.store.done_ids(job.id)
         todo = [item for item in self.items(request) if item.id not in done]
         generator = Generator(
             self.registry,
             cache=self.generation_cache,
             client=self.generator_client.but(concurrency=2 * self.item_concurrency),
-            flush_every=1,
+            read_back=True,  # another process may generate the same response: one is kept
         )
         sxs = SideBySide(
             judge,
@@ -214,7 +214,7 @@ class Comparisons:
                 "response_a": a.text,
                 "response_b": b.text,
             }
-            self.store.add_item(job.id, item.position, item.id, record)
+            await self.store.add_item(job.id, item.position, item.id, record)
             if self.on_item is not None:
                 self.on_item(result)
 
@@ -222,7 +222,7 @@ class Comparisons:
             await bounded_map(todo, one, self.item_concurrency)
         finally:
             await generator.aclose()
-        return self.summary(job.id)
+        return await self.summary(job.id)
 
     async def run_job(self, job: Job) -> dict[str, Any]:
         """`run` for the job manager: the summary as a plain dict."""
@@ -256,23 +256,24 @@ class Comparisons:
         (result,) = await sxs.run([pair])
         return name, result
 
-    def stored_items(self, job_id: str, offset: int, limit: int) -> list[ComparisonItem]:
+    async def stored_items(self, job_id: str, offset: int, limit: int) -> list[ComparisonItem]:
         """Finished items in eval-set order."""
-        return [ComparisonItem.model_validate(r) for r in self.store.items(job_id, offset, limit)]
+        records = await self.store.items(job_id, offset, limit)
+        return [ComparisonItem.model_validate(record) for record in records]
 
-    def summary_of(self, job: Job) -> Summary | None:
+    async def summary_of(self, job: Job) -> Summary | None:
         """The job's summary: the one stored at its end, or (while it runs, or when stored by an
         older version without every field) computed from its items; None before any item."""
         if job.summary is not None and set(job.summary) == SUMMARY_FIELDS:
             return Summary(**job.summary)
-        return self.summary(job.id) if job.done else None
+        return await self.summary(job.id) if job.done else None
 
-    def summary(self, job_id: str) -> Summary:
+    async def summary(self, job_id: str) -> Summary:
         """Statistics over the job's finished items (computed once per number of items)."""
         known = self._summaries.get(job_id)
-        if known is not None and known[0] == self.store.count_items(job_id):
+        if known is not None and known[0] == await self.store.count_items(job_id):
             return known[1]
-        records = self.store.items(job_id)
+        records = await self.store.items(job_id)
         summary = summarize([RecordedPair.model_validate(record).judged() for record in records])
         self._summaries[job_id] = (len(records), summary)
         return summary

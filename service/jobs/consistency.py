@@ -72,14 +72,14 @@ class ConsistencyJobs:
         """Answer the units the job lacks; the report over all of them."""
         request = ConsistencyRequest.model_validate(job.request["request"])
         mcq_set, languages, _ = self.check(request)
-        done = self.store.done_ids(job.id)
+        done = await self.store.done_ids(job.id)
         answerer = McqAnswerer(self.registry, self.cache_file, client=self.client)
         position = {item.id: index for index, item in enumerate(mcq_set.items)}
 
-        def keep(unit: ItemAnswers) -> None:
+        async def keep(unit: ItemAnswers) -> None:
             index = request.models.index(unit.model) * len(mcq_set.items) + position[unit.item_id]
             record = {"model": unit.model, "item_id": unit.item_id, "answers": unit.answers}
-            self.store.add_item(job.id, index, unit.key, record)
+            await self.store.add_item(job.id, index, unit.key, record)
 
         try:
             for model in request.models:
@@ -87,14 +87,14 @@ class ConsistencyJobs:
                 await answer_items(answerer, model, todo, languages, on_item=keep)
         finally:
             await answerer.aclose()
-        return self.report(job)
+        return await self.report(job)
 
-    def report(self, job: Job) -> dict[str, Any]:
+    async def report(self, job: Job) -> dict[str, Any]:
         """The report over the job's stored units."""
         request = ConsistencyRequest.model_validate(job.request["request"])
         mcq_set, languages, _ = self.check(request)
         units = [
             ItemAnswers(record["model"], record["item_id"], record["answers"])
-            for record in self.store.items(job.id)
+            for record in await self.store.items(job.id)
         ]
         return reports(units, mcq_set, languages, request.s, request.reference_accuracy)

@@ -1,6 +1,7 @@
 """Whether the parts a job needs answer, in two depths.
 
-- `liveness`: the store answers a query. Cheap, for probes that call every few seconds.
+- `liveness`: the store answers a query, and its last write went through (or it is full,
+  broken, or locked by another connection). Cheap, for probes that call every few seconds.
 - `HealthChecker.backends`: the store, every generator endpoint (GET /models, and whether it
   lists every model the registry serves from it) and every judge (one greedy token of its
   model, the only thing that proves it can judge). Cached for `ttl_s`, through one pooled
@@ -23,14 +24,16 @@ from service.jobs.store import JobStore
 OK = "ok"
 
 
-def liveness(store: JobStore) -> str:
-    """`ok`, or the store's error."""
+async def liveness(store: JobStore) -> str:
+    """`ok`, or the store's error, or `busy: …` while writes wait for another connection."""
     try:
-        store.ping()
+        await store.ping()
     except Exception as error:  # the store is what liveness is about: report, don't raise
         return f"error: {error}"
     if store.write_error is not None:
         return f"error: the last write failed ({store.write_error})"
+    if store.busy is not None:
+        return f"busy: the last write found the file locked ({store.busy})"
     return OK
 
 
@@ -100,7 +103,7 @@ class HealthChecker:
             shown(url): await self._generator(url, names) for url, names in sorted(served.items())
         }
         judges = {name: await _judge(judge) for name, judge in self.judges.items()}
-        return HealthReport(liveness(self.store), generators, judges)
+        return HealthReport(await liveness(self.store), generators, judges)
 
     async def _generator(self, url: str, names: set[str]) -> str:
         assert self._client is not None

@@ -1,19 +1,27 @@
-"""Jobs as asyncio tasks: at most `parallel` at a time, resumed at start-up.
+"""Jobs as asyncio tasks: at most `parallel` at a time, resumed at start-up, one process each.
 
 A job's kind (its stored request's `kind`; comparisons have none) picks the runner: an async
-function from the job to its summary.
+function from the job to its summary. Processes sharing a store share its jobs: a job runs
+where its lease is held (`JobStore.take`); elsewhere a launch waits for that lease to lapse
+(the owner died) or for the job to end. The owner renews the lease while the job runs and
+stops the job once it is no longer its own (cancelled through another process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from common.errors import EndpointError
+from common.store import StoreBusyError, patient_with_store
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
 from service.jobs.errors import NotRegisteredError, RequestError
@@ -23,6 +31,7 @@ from service.jobs.store import Job, JobStore, StoreWriteError
 
 JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
 COMPARISON = "comparison"
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def job_kind(job: Job) -> str:
@@ -32,109 +41,151 @@ def job_kind(job: Job) -> str:
 
 log = logging.getLogger("sxs.jobs")
 _BACKEND_ERRORS = (GeneratorError, JudgeError, EndpointError)
+_STORE_ERRORS = (StoreWriteError, StoreBusyError, sqlite3.Error)
 
 
 class JobManager:
-    """Starts, cancels and resumes jobs; a job's end state is always written to the store."""
+    """Starts, cancels and resumes jobs; a job's end state is always written to the store (or,
+    when the store cannot be written, kept in memory and shown)."""
 
     def __init__(
-        self, store: JobStore, runners: Mapping[str, JobRunner], metrics: Metrics, parallel: int
+        self,
+        store: JobStore,
+        runners: Mapping[str, JobRunner],
+        metrics: Metrics,
+        parallel: int,
+        lease_s: float = 30.0,
+        patience_s: float = 600.0,
     ) -> None:
+        """`lease_s`: how long a job stays this process's after its last renewal (renewed every
+        `min(lease_s / 3, 2)` s); `patience_s`: how long a running job waits for a store that
+        another process keeps locked before it fails."""
         self.store = store
         self.runners = dict(runners)
         self.metrics = metrics
+        self.lease_s = lease_s
+        self.patience_s = patience_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._slots = asyncio.Semaphore(parallel)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._cancelled: set[str] = set()
         self._failed_unwritten: dict[str, str] = {}
 
-    def submit(
+    async def submit(
         self, request: dict[str, Any], judge: str, version: str, total: int
     ) -> tuple[str, bool]:
         """Create the job and start it, or find it again (a failed or cancelled one is requeued)
         and make sure it runs; (its id, whether it is new). `version` is what else makes two
         equal requests different jobs (a template, an edited set)."""
         job_id = self.store.job_id(request, judge, version)
-        created = self.store.submit(job_id, request, judge, total)
+        created = await self.store.submit(job_id, request, judge, total)
         if created:
             self.metrics.jobs_submitted.inc()
         self.launch(job_id)
         return job_id, created
 
-    def find(self, job_id: str, kind: str = COMPARISON) -> Job:
+    async def find(self, job_id: str, kind: str = COMPARISON) -> Job:
         """The job of that id and kind; `NotRegisteredError` when there is none. A job that
         failed for want of a writable store shows as failed, with why."""
-        job = self.store.get(job_id)
+        job = await self.store.get(job_id)
         if job is None or job_kind(job) != kind:
             raise NotRegisteredError(f"unknown_{kind}", f"no {kind} job {job_id!r}", "id")
         unwritten = self._failed_unwritten.get(job_id)
-        if unwritten is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        if unwritten is not None and job.status in UNFINISHED:
             return replace(job, status=JobStatus.FAILED, error=unwritten)
         return job
 
-    def resume(self) -> int:
-        """Start every job left queued or running by an earlier process."""
-        jobs = self.store.unfinished()
+    async def resume(self) -> int:
+        """Start every job left queued or running by an earlier process (one still held by a
+        live process is waited for)."""
+        jobs = await self.store.unfinished()
         for job in jobs:
             self.launch(job.id)
         return len(jobs)
 
     def launch(self, job_id: str) -> None:
-        """Run the job unless it is already running here."""
+        """Run the job unless it is already running (or waiting to) here."""
         task = self._tasks.get(job_id)
         if task is None or task.done():
-            self._cancelled.discard(job_id)
             self._failed_unwritten.pop(job_id, None)
             self._tasks[job_id] = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
 
     async def cancel(self, job_id: str) -> None:
-        """Stop the job; finished items stay stored."""
-        self._cancelled.add(job_id)
+        """Stop the job, wherever it runs; finished items stay stored."""
+        if await self.store.cancel(job_id):
+            self.metrics.jobs_finished.labels(JobStatus.CANCELLED.value).inc()
         task = self._tasks.get(job_id)
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        job = self.store.get(job_id)
-        if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-            self._finish(job_id, JobStatus.CANCELLED)
 
     async def shutdown(self) -> None:
-        """Stop every task; their jobs stay unfinished and resume at the next start."""
+        """Stop every task; their jobs stay unfinished, their leases are released, and they
+        resume at the next start (here or in another process)."""
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _run(self, job_id: str) -> None:
-        async with self._slots:
-            job = self.store.get(job_id)
-            if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-                return
-            self.metrics.jobs_running.inc()
-            try:
-                self.store.set_status(job_id, JobStatus.RUNNING)
-                summary = await self.runners[job_kind(job)](job)
-            except asyncio.CancelledError:
-                if job_id in self._cancelled:
-                    self._finish(job_id, JobStatus.CANCELLED)
-                raise
-            except RequestError as error:  # e.g. resumed after its model left the registry
-                self._finish(job_id, JobStatus.FAILED, error.message)
-            except (StoreWriteError, sqlite3.Error) as error:  # a full disk, a broken file
-                self._unwritable(job_id, str(error))
-            except _BACKEND_ERRORS as error:
-                self.metrics.backend_errors.labels(type(error).__name__).inc()
-                self._finish(job_id, JobStatus.FAILED, str(error))
-            except Exception as error:
-                log.exception("job %s failed", job_id)
-                self._finish(job_id, JobStatus.FAILED, f"internal error: {error!r}")
-            else:
-                self._finish(job_id, JobStatus.DONE, summary=summary)
-                if summary.get("pairs") and summary.get("score") is None:
-                    self.metrics.without_valid_verdict.inc()
-            finally:
-                self.metrics.jobs_running.dec()
+        """Wait until the job is free to run here (another process's lease lapsed), take it
+        in a slot, and run it; return at once if it ended meanwhile."""
+        with patient_with_store(self.patience_s):
+            while True:
+                job = await self.store.get(job_id)
+                if job is None or job.status not in UNFINISHED:
+                    return
+                elsewhere = job.leased_elsewhere(self.owner, time.time())
+                if elsewhere > 0:
+                    await asyncio.sleep(min(elsewhere, self.lease_s) + 0.05)
+                    continue
+                async with self._slots:
+                    if await self.store.take(job_id, self.owner, self.lease_s):
+                        await self._execute(job)
+                        return
 
-    def _finish(
+    async def _execute(self, job: Job) -> None:
+        """Run a job this process holds, renewing its lease meanwhile; write how it ended."""
+        runner = asyncio.current_task()
+        assert runner is not None
+        keeper = asyncio.create_task(self._keep_lease(job.id, runner))
+        self.metrics.jobs_running.inc()
+        try:
+            summary = await self.runners[job_kind(job)](job)
+        except asyncio.CancelledError:
+            await self._release(job.id)
+            raise
+        except RequestError as error:  # e.g. resumed after its model left the registry
+            await self._finish(job.id, JobStatus.FAILED, error.message)
+        except _STORE_ERRORS as error:  # a full disk, a broken file, a lock held too long
+            self._unwritable(job.id, str(error))
+        except _BACKEND_ERRORS as error:
+            self.metrics.backend_errors.labels(type(error).__name__).inc()
+            await self._finish(job.id, JobStatus.FAILED, str(error))
+        except Exception as error:
+            log.exception("job %s failed", job.id)
+            await self._finish(job.id, JobStatus.FAILED, f"internal error: {error!r}")
+        else:
+            await self._finish(job.id, JobStatus.DONE, summary=summary)
+            if summary.get("pairs") and summary.get("score") is None:
+                self.metrics.without_valid_verdict.inc()
+        finally:
+            keeper.cancel()
+            self.metrics.jobs_running.dec()
+
+    async def _keep_lease(self, job_id: str, runner: asyncio.Task[None]) -> None:
+        """Renew the lease until the job ends; stop the runner once the job is not ours."""
+        while True:
+            await asyncio.sleep(min(self.lease_s / 3, 2.0))
+            try:
+                held = await self.store.renew(job_id, self.owner, self.lease_s)
+            except _STORE_ERRORS as error:  # the runner meets the same store and reports it
+                log.warning("job %s: its lease could not be renewed (%s)", job_id, error)
+                continue
+            if not held:
+                log.warning("job %s was cancelled or taken over elsewhere; stopped", job_id)
+                runner.cancel()
+                return
+
+    async def _finish(
         self,
         job_id: str,
         status: JobStatus,
@@ -142,16 +193,28 @@ class JobManager:
         summary: dict[str, object] | None = None,
     ) -> None:
         try:
-            self.store.set_status(job_id, status, error, summary)
-        except StoreWriteError as failure:
+            finished = await self.store.finish(job_id, self.owner, status, error, summary)
+        except _STORE_ERRORS as failure:
             self._unwritable(job_id, str(failure))
             return
-        self.metrics.jobs_finished.labels(status.value).inc()
+        if finished:
+            self.metrics.jobs_finished.labels(status.value).inc()
+        else:
+            log.warning("job %s ended %s here but was no longer ours", job_id, status.value)
+
+    async def _release(self, job_id: str) -> None:
+        try:
+            await self.store.release(job_id, self.owner)
+        except _STORE_ERRORS as error:  # the lease lapses by itself
+            log.warning("job %s: its lease could not be released (%s)", job_id, error)
 
     def _unwritable(self, job_id: str, reason: str) -> None:
         """The job failed because the store cannot be written: kept failed in memory (the
         views show it) and counted; its stored state is left for a resubmission to resume."""
-        message = f"{reason}; free space or repair the file, then resubmit to resume the job"
+        message = (
+            f"{reason}; resubmit to resume the job once the store can be written (free space, "
+            "repair the file, or end what holds its lock)"
+        )
         log.error("job %s: %s", job_id, message)
         self._failed_unwritten[job_id] = message
         self.metrics.store_write_errors.inc()

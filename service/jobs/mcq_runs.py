@@ -5,7 +5,7 @@ consistency jobs (durable per (model, item): a resumed job asks only for what is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,19 +63,23 @@ async def answer_items(
     model: str,
     items: Sequence[McqItem],
     languages: Sequence[str],
-    on_item: Callable[[ItemAnswers], None] | None = None,
+    on_item: Callable[[ItemAnswers], Awaitable[None]] | None = None,
     on_answer: Callable[[McqAnswer], None] | None = None,
 ) -> list[ItemAnswers]:
-    """`model`'s answers to `items` in every language, an `ItemAnswers` per item as soon as
-    all its languages are answered (items run concurrently within the answerer's limit)."""
+    """`model`'s answers to `items` in every language; `on_item` is awaited with each item's
+    `ItemAnswers` as soon as all its languages are answered (items run concurrently within
+    the answerer's limit)."""
 
     async def one(item: McqItem) -> ItemAnswers:
         requests = [McqRequest(model, language, item) for language in languages]
         answers = await answerer.answer(requests, on_answer)
-        return ItemAnswers(model, item.id, {a.language: a.choice for a in answers})
+        unit = ItemAnswers(model, item.id, {a.language: a.choice for a in answers})
+        if on_item is not None:
+            await on_item(unit)
+        return unit
 
     parallel = max(1, answerer.concurrency // max(1, len(languages)))
-    return await bounded_map(items, one, parallel, on_item)
+    return await bounded_map(items, one, parallel)
 
 
 def reports(

@@ -1,8 +1,15 @@
-"""Durable comparison jobs in SQLite: the job, its request, and every finished item.
+"""Durable jobs in SQLite: the job, its request, its owner, and every finished item.
 
 Job ids are derived from the request's content, so submitting the same request again finds
 the same job. Items are written one by one as they finish; a job resumed after a crash skips
 them. Generations and judgments live in their own content-keyed caches in the same file.
+
+Several processes may share the file. A job runs in one of them at a time: the one holding
+its lease (`take`), which renews it while the job runs; another takes the job over only once
+the lease has lapsed (its owner died). Finishing needs the lease, so a job cancelled through
+any process stays cancelled. Every method is a coroutine whose SQLite work runs in a worker
+thread (`common.store.off_loop`), so a slow disk or another process's lock never stalls the
+event loop.
 """
 
 from __future__ import annotations
@@ -13,17 +20,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
-from common.store import content_key, open_database
+from sqlite_utils import Database
+
+from common.store import (
+    DEFAULT_BUSY_TIMEOUT_S,
+    Connections,
+    StoreBusyError,
+    content_key,
+    off_loop,
+)
 from service.jobs.requests import JobStatus
 
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_IS_UNFINISHED = f"status in ({', '.join(repr(status) for status in _UNFINISHED)})"
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A job as stored."""
+    """A job as stored; `owner` runs it while `lease_until` (a wall-clock time) is ahead."""
 
     id: str
     request: dict[str, Any]
@@ -35,43 +52,31 @@ class Job:
     summary: dict[str, Any] | None
     created_at: float
     updated_at: float
+    owner: str | None = None
+    lease_until: float | None = None
+
+    def leased_elsewhere(self, owner: str, now: float) -> float:
+        """Seconds until another process's lease on the job lapses (0: none holds it)."""
+        if self.owner in (None, owner) or self.lease_until is None:
+            return 0.0
+        return max(0.0, self.lease_until - now)
 
 
 class StoreWriteError(Exception):
     """The store could not be written (a full disk, a broken file); the message says why."""
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _write(method: Callable[Concatenate[JobStore, P], R]) -> Callable[Concatenate[JobStore, P], R]:
-    """A write of the store: a failure is remembered (`write_error`) and raised as
-    `StoreWriteError`; a success forgets the last failure."""
-
-    def writing(store: JobStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = method(store, *args, **kwargs)
-        except sqlite3.Error as error:
-            store.write_error = f"{type(error).__name__}: {error}"
-            raise StoreWriteError(
-                f"the job store {store.path} cannot be written ({error})"
-            ) from None
-        store.write_error = None
-        return result
-
-    writing.__doc__ = method.__doc__
-    return writing
-
-
 class JobStore:
-    """Jobs and their items in a SQLite file shared with the caches."""
+    """Jobs and their items in a SQLite file shared with the caches (and other processes)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = path
         self.write_error: str | None = None  # the last write's failure, until one succeeds
-        self._db = open_database(path)
-        self._db.table("jobs").create(
+        self.busy: str | None = None  # the last write found the file locked, until one succeeds
+        self._connections = Connections(path, busy_timeout_s)
+        self._db = self._connections.writer
+        jobs = self._db.table("jobs")
+        jobs.create(
             {
                 "id": str,
                 "request": str,
@@ -82,11 +87,16 @@ class JobStore:
                 "summary": str,
                 "created_at": float,
                 "updated_at": float,
+                "owner": str,
+                "lease_until": float,
             },
             pk="id",
             not_null={"id", "request", "judge", "status", "total"},
             if_not_exists=True,
         )
+        for name, kind in (("owner", str), ("lease_until", float)):
+            if name not in jobs.columns_dict:  # a store written by an older version
+                jobs.add_column(name, kind)
         self._db.table("job_items").create(
             {"job_id": str, "item_id": str, "position": int, "record": str, "created_at": float},
             pk=("job_id", "item_id"),
@@ -99,100 +109,191 @@ class JobStore:
         """The id of a request: equal requests (with the same judge and prompt) share it."""
         return content_key(request, judge, template_hash)[:20]
 
-    @_write
-    def submit(self, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
+    async def submit(self, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
         """Create the job, or requeue it if it failed or was cancelled. True if created."""
-        now = time.time()
-        existing = self.get(job_id)
-        if existing is None:
-            self._db.table("jobs").insert(
-                {
-                    "id": job_id,
-                    "request": json.dumps(request),
-                    "judge": judge,
-                    "status": JobStatus.QUEUED.value,
-                    "total": total,
-                    "error": None,
-                    "summary": None,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-                ignore=True,
-            )
-            return True
-        if existing.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            self.set_status(job_id, JobStatus.QUEUED)
-        return False
+        return await self._write(self._submit, job_id, request, judge, total)
 
-    def ping(self) -> None:
+    async def ping(self) -> None:
         """Raise if the database cannot be read."""
-        self._db.execute("select count(*) from jobs").fetchone()
+        await self._read(lambda db: db.execute("select 1 from jobs limit 1").fetchall())
 
-    def get(self, job_id: str) -> Job | None:
+    async def get(self, job_id: str) -> Job | None:
         """The job, or None."""
-        rows = list(self._db.query("select * from jobs where id = ?", [job_id]))
-        return self._job(rows[0]) if rows else None
+        return await self._read(self._get, job_id)
 
-    def unfinished(self) -> list[Job]:
+    async def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first (to resume at start-up)."""
-        marks = ",".join("?" * len(_UNFINISHED))
-        query = f"select * from jobs where status in ({marks}) order by created_at"
-        return [self._job(row) for row in self._db.query(query, list(_UNFINISHED))]
+        query = f"select * from jobs where {_IS_UNFINISHED} order by created_at"
+        return await self._read(lambda db: [_job(db, row) for row in db.query(query)])
 
-    @_write
-    def set_status(
+    async def take(self, job_id: str, owner: str, lease_s: float) -> bool:
+        """Mark the unfinished job running under `owner`'s lease for `lease_s`, unless another
+        owner's lease on it is still ahead; whether `owner` holds it now."""
+        now = time.time()
+        return await self._change(
+            "update jobs set status = ?, owner = ?, lease_until = ?, updated_at = ? "
+            f"where id = ? and {_IS_UNFINISHED} "
+            "and (owner is null or owner = ? or lease_until is null or lease_until < ?)",
+            [JobStatus.RUNNING.value, owner, now + lease_s, now, job_id, owner, now],
+        )
+
+    async def renew(self, job_id: str, owner: str, lease_s: float) -> bool:
+        """Extend `owner`'s lease on the running job; False once it is no longer `owner`'s to
+        run (cancelled, or taken over after the lease lapsed)."""
+        return await self._change(
+            "update jobs set lease_until = ? where id = ? and owner = ? and status = ?",
+            [time.time() + lease_s, job_id, owner, JobStatus.RUNNING.value],
+        )
+
+    async def release(self, job_id: str, owner: str) -> None:
+        """Give up `owner`'s lease, leaving the job unfinished for whoever runs it next."""
+        await self._change(
+            "update jobs set owner = null, lease_until = null where id = ? and owner = ?",
+            [job_id, owner],
+        )
+
+    async def finish(
         self,
         job_id: str,
+        owner: str,
         status: JobStatus,
         error: str | None = None,
         summary: dict[str, Any] | None = None,
-    ) -> None:
-        """Move a job to `status` (the error and summary are replaced)."""
-        self._db.execute(
-            "update jobs set status = ?, error = ?, summary = ?, updated_at = ? where id = ?",
-            [status.value, error, json.dumps(summary) if summary else None, time.time(), job_id],
+    ) -> bool:
+        """End the job `owner` runs with `status` (its lease is released); False if the job was
+        no longer `owner`'s (cancelled or taken over meanwhile): nothing is written then."""
+        return await self._change(
+            "update jobs set status = ?, error = ?, summary = ?, updated_at = ?, owner = null, "
+            "lease_until = null where id = ? and owner = ?",
+            [status.value, error, _json(summary), time.time(), job_id, owner],
         )
-        self._db.conn.commit()
 
-    @_write
-    def add_item(self, job_id: str, position: int, item_id: str, record: dict[str, Any]) -> None:
+    async def cancel(self, job_id: str) -> bool:
+        """Cancel the job if it is unfinished, whoever runs it (its owner sees it at its next
+        renewal and stops); whether it was unfinished."""
+        return await self._change(
+            "update jobs set status = ?, owner = null, lease_until = null, updated_at = ? "
+            f"where id = ? and {_IS_UNFINISHED}",
+            [JobStatus.CANCELLED.value, time.time(), job_id],
+        )
+
+    async def add_item(
+        self, job_id: str, position: int, item_id: str, record: dict[str, Any]
+    ) -> None:
         """Store a finished item (an item already stored keeps its first record)."""
-        with self._db.conn:
-            self._db.execute(
+        await self._write(self._add_item, job_id, position, item_id, record)
+
+    async def done_ids(self, job_id: str) -> set[str]:
+        """The ids of the job's finished items."""
+        query = "select item_id from job_items where job_id = ?"
+        return await self._read(lambda db: {row["item_id"] for row in db.query(query, [job_id])})
+
+    async def count_items(self, job_id: str) -> int:
+        """How many of the job's items are finished."""
+        return await self._read(_count_items, job_id)
+
+    async def items(
+        self, job_id: str, offset: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Finished items in eval-set order, paged."""
+        query = "select record from job_items where job_id = ? order by position limit ? offset ?"
+        arguments = [job_id, -1 if limit is None else limit, offset]
+        return await self._read(
+            lambda db: [json.loads(row["record"]) for row in db.query(query, arguments)]
+        )
+
+    async def _read(self, query: Callable[..., R], *args: Any) -> R:
+        """`query(reading connection, *args)` off the loop."""
+        return await off_loop(self._connections.read, query, *args)
+
+    async def _write(self, change: Callable[..., R], *args: Any) -> R:
+        """A write: a locked file is `StoreBusyError` (remembered in `busy`), any other
+        failure `StoreWriteError` (remembered in `write_error`); a success forgets both."""
+        try:
+            result = await off_loop(self._connections.write, change, *args)
+        except StoreBusyError as error:
+            self.busy = str(error)
+            raise
+        except sqlite3.Error as error:
+            self.write_error = f"{type(error).__name__}: {error}"
+            raise StoreWriteError(
+                f"the job store {self.path} cannot be written ({error})"
+            ) from None
+        self.write_error = self.busy = None
+        return result
+
+    async def _change(self, statement: str, arguments: list[Any]) -> bool:
+        """One UPDATE in its own transaction; whether it changed a row."""
+
+        def run(db: Database) -> bool:
+            with db.conn:
+                return bool(db.conn.execute(statement, arguments).rowcount > 0)
+
+        return await self._write(run)
+
+    @staticmethod
+    def _submit(db: Database, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
+        now = time.time()
+        with db.conn:
+            created = db.conn.execute(
+                "insert or ignore into jobs (id, request, judge, status, total, created_at, "
+                "updated_at) values (?, ?, ?, ?, ?, ?, ?)",
+                [job_id, json.dumps(request), judge, JobStatus.QUEUED.value, total, now, now],
+            ).rowcount
+            if not created:  # a failed or cancelled job runs again
+                db.conn.execute(
+                    "update jobs set status = ?, error = null, summary = null, owner = null, "
+                    "lease_until = null, updated_at = ? where id = ? and status in (?, ?)",
+                    [
+                        JobStatus.QUEUED.value,
+                        now,
+                        job_id,
+                        JobStatus.FAILED.value,
+                        JobStatus.CANCELLED.value,
+                    ],
+                )
+        return created > 0
+
+    @staticmethod
+    def _get(db: Database, job_id: str) -> Job | None:
+        rows = list(db.query("select * from jobs where id = ?", [job_id]))
+        return _job(db, rows[0]) if rows else None
+
+    @staticmethod
+    def _add_item(
+        db: Database, job_id: str, position: int, item_id: str, record: dict[str, Any]
+    ) -> None:
+        now = time.time()
+        with db.conn:
+            db.execute(
                 "insert or ignore into job_items (job_id, item_id, position, record, created_at)"
                 " values (?, ?, ?, ?, ?)",
-                [job_id, item_id, position, json.dumps(record, ensure_ascii=False), time.time()],
+                [job_id, item_id, position, json.dumps(record, ensure_ascii=False), now],
             )
-            self._db.execute("update jobs set updated_at = ? where id = ?", [time.time(), job_id])
+            db.execute("update jobs set updated_at = ? where id = ?", [now, job_id])
 
-    def done_ids(self, job_id: str) -> set[str]:
-        """The ids of the job's finished items."""
-        rows = self._db.query("select item_id from job_items where job_id = ?", [job_id])
-        return {row["item_id"] for row in rows}
 
-    def count_items(self, job_id: str) -> int:
-        """How many of the job's items are finished."""
-        rows = self._db.query("select count(*) as n from job_items where job_id = ?", [job_id])
-        return int(next(iter(rows))["n"])
+def _count_items(db: Database, job_id: str) -> int:
+    rows = db.query("select count(*) as n from job_items where job_id = ?", [job_id])
+    return int(next(iter(rows))["n"])
 
-    def items(self, job_id: str, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """Finished items in eval-set order, paged."""
-        rows = self._db.query(
-            "select record from job_items where job_id = ? order by position limit ? offset ?",
-            [job_id, -1 if limit is None else limit, offset],
-        )
-        return [json.loads(row["record"]) for row in rows]
 
-    def _job(self, row: dict[str, Any]) -> Job:
-        return Job(
-            id=row["id"],
-            request=json.loads(row["request"]),
-            judge=row["judge"],
-            status=JobStatus(row["status"]),
-            total=row["total"],
-            done=self.count_items(row["id"]),
-            error=row["error"],
-            summary=json.loads(row["summary"]) if row["summary"] else None,
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+def _job(db: Database, row: dict[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        request=json.loads(row["request"]),
+        judge=row["judge"],
+        status=JobStatus(row["status"]),
+        total=row["total"],
+        done=_count_items(db, row["id"]),
+        error=row["error"],
+        summary=json.loads(row["summary"]) if row["summary"] else None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
+    )
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return json.dumps(value) if value else None

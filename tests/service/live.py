@@ -34,14 +34,20 @@ class Log:
         self.judge_delay_s: float | None = None  # set to slow the judge down mid-test
 
 
-def generator_app(log: Log, served: tuple[str, ...] = ("tiny", "good", "bad", "echo")) -> Starlette:
+def generator_app(
+    log: Log, served: tuple[str, ...] = ("tiny", "good", "bad", "echo"), sampled: bool = False
+) -> Starlette:
+    """A generator of `served` models; `sampled`: each call's text ends differently (as when
+    sampling at a temperature), so two calls for one prompt give two texts."""
+
     async def complete(request: Request) -> JSONResponse:
         body = await request.json()
         instruction = body["messages"][0]["content"]
         with log.lock:
             log.generated[(body["model"], instruction)] += 1
+            calls = sum(log.generated.values())
         await asyncio.sleep(0.005)
-        text = answer(body["model"], instruction)
+        text = answer(body["model"], instruction) + (f" (sample {calls})" if sampled else "")
         return JSONResponse(openai_response(body, lambda _: text))
 
     async def models(request: Request) -> JSONResponse:
@@ -68,7 +74,7 @@ def counting_judge(log: Log, delay_s: float = 0.01) -> Any:
 
 def start_service(config: Path, folder: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [str(SXS), "serve", "--config", str(config), "--log-level", "warning"],
+        [str(SXS), "serve", "--config", str(config), "--port", str(port), "--log-level", "warning"],
         cwd=folder,
         stdout=(folder / "serve.log").open("ab"),
         stderr=subprocess.STDOUT,
@@ -92,8 +98,10 @@ def write_config(
     judge_url: str,
     adapters: list[str],
     item_concurrency: int = 4,
+    job_lease_s: float = 3.0,
 ) -> Path:
-    """models.toml serving `adapters` from the fake generator, and the service's TOML."""
+    """models.toml serving `adapters` from the fake generator, and the service's TOML (a job
+    left by a killed process is taken over `job_lease_s` after its last renewal)."""
     (folder / "models.toml").write_text(
         f'base_model = "tiny"\nendpoints = ["{generator_url}"]\n[adapters]\n'
         + "".join(f'{name} = "{name}"\n' for name in adapters),
@@ -104,6 +112,7 @@ def write_config(
         f'port = {port}\ndb = "{folder / "sxs.db"}"\n'
         f'registry = "{folder / "models.toml"}"\n'
         f'default_judge = "llm"\nitem_concurrency = {item_concurrency}\n'
+        f"job_lease_s = {job_lease_s}\n"
         f'[judges.llm]\nkind = "openai"\nbase_url = "{judge_url}"\nmodel = "judge"\n',
         encoding="utf-8",
     )

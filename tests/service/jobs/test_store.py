@@ -1,0 +1,89 @@
+"""The job store's lease: one owner at a time, taken over only once it lapses, and no end
+written by a process that is no longer the owner."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from service.jobs.requests import JobStatus
+from service.jobs.store import JobStore
+
+REQUEST = {"model_a": "good", "model_b": "bad", "language": "es"}
+
+
+def test_a_job_has_one_owner_until_its_lease_lapses(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        first, second = JobStore(tmp_path / "sxs.db"), JobStore(tmp_path / "sxs.db")
+        job_id = first.job_id(REQUEST, "llm", "")
+        assert await first.submit(job_id, REQUEST, "llm", 3)
+        assert await first.take(job_id, "A", lease_s=0.3)
+        assert not await second.take(job_id, "B", lease_s=0.3)  # A's lease is ahead
+        assert await first.renew(job_id, "A", lease_s=0.3)
+        assert not await second.renew(job_id, "B", lease_s=0.3)
+        await asyncio.sleep(0.4)  # A stopped renewing (it died)
+        assert await second.take(job_id, "B", lease_s=30)
+        assert not await first.renew(job_id, "A", lease_s=30)  # A learns it lost the job
+        assert not await first.finish(job_id, "A", JobStatus.DONE)  # and cannot end it
+        job = await second.get(job_id)
+        assert job is not None and (job.status, job.owner) == (JobStatus.RUNNING, "B")
+        assert await second.finish(job_id, "B", JobStatus.DONE, summary={"score": 50.0})
+        job = await first.get(job_id)
+        assert job is not None and job.status is JobStatus.DONE and job.owner is None
+        assert not await first.take(job_id, "A", lease_s=30)  # a finished job is not taken
+
+    asyncio.run(scenario())
+
+
+def test_a_cancel_from_anyone_ends_the_owners_lease(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        owner, other = JobStore(tmp_path / "sxs.db"), JobStore(tmp_path / "sxs.db")
+        job_id = owner.job_id(REQUEST, "llm", "")
+        await owner.submit(job_id, REQUEST, "llm", 3)
+        assert await owner.take(job_id, "A", lease_s=30)
+        assert await other.cancel(job_id)
+        assert not await other.cancel(job_id)  # already ended
+        assert not await owner.renew(job_id, "A", lease_s=30)
+        assert not await owner.finish(job_id, "A", JobStatus.DONE)
+        job = await owner.get(job_id)
+        assert job is not None and job.status is JobStatus.CANCELLED
+        assert not await other.submit(job_id, REQUEST, "llm", 3)  # requeued, not created
+        job = await owner.get(job_id)
+        assert job is not None and (job.status, job.owner) == (JobStatus.QUEUED, None)
+        assert await other.take(job_id, "B", lease_s=30)  # nobody holds a requeued job
+
+    asyncio.run(scenario())
+
+
+def test_a_released_job_is_taken_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = JobStore(tmp_path / "sxs.db")
+        job_id = store.job_id(REQUEST, "llm", "")
+        await store.submit(job_id, REQUEST, "llm", 3)
+        assert await store.take(job_id, "A", lease_s=600)
+        await store.release(job_id, "A")  # A shut down cleanly
+        assert await store.take(job_id, "B", lease_s=600)
+        job = await store.get(job_id)
+        assert job is not None and job.status is JobStatus.RUNNING
+
+    asyncio.run(scenario())
+
+
+def test_a_store_written_before_leases_gains_their_columns(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "sxs.db") as connection:
+        connection.execute(
+            "create table jobs (id text primary key, request text not null, judge text not null,"
+            " status text not null, total integer not null, error text, summary text,"
+            " created_at float, updated_at float)"
+        )
+        connection.execute(
+            "insert into jobs values ('old', '{}', 'llm', 'running', 1, null, null, 1.0, 1.0)"
+        )
+
+    async def scenario() -> None:
+        store = JobStore(tmp_path / "sxs.db")
+        assert [job.id for job in await store.unfinished()] == ["old"]
+        assert await store.take("old", "A", lease_s=30)
+
+    asyncio.run(scenario())
