@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import stat
 import struct
 from pathlib import Path
 from typing import Any
@@ -64,11 +66,20 @@ def fixed_results() -> MatrixResults:
 
 def test_tables_and_figures_from_a_fixed_results_file(tmp_path: Path) -> None:
     results = fixed_results()
-    save_results(results, tmp_path / "given")
-    result = CliRunner().invoke(app, ["plot", str(tmp_path / "given" / "matrix.json"),
-                                      "--out", str(tmp_path / "drawn")])  # fmt: skip
+    previous = os.umask(0o027)  # files for the user's group too, nothing for others
+    try:
+        save_results(results, tmp_path / "given")
+        result = CliRunner().invoke(app, ["plot", str(tmp_path / "given" / "matrix.json"),
+                                          "--out", str(tmp_path / "drawn")])  # fmt: skip
+    finally:
+        os.umask(previous)
     assert result.exit_code == 0, result.output
     drawn = tmp_path / "drawn"
+    written = sorted(tmp_path.glob("*/*"))
+    assert {path.name for path in written} >= {"matrix.json", "heatmap.png", "scores.csv"}
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in written} == {
+        path.name: 0o640 for path in written
+    }
     readable_heatmap(drawn / "heatmap.png", columns=5, rows=9)  # 4 languages + avg, 9 rows
     assert png_size(drawn / "sweep.png") == (720, 480)
     assert png_size(drawn / "bilingual.png")[1] == 480
