@@ -18,7 +18,7 @@ from service.matrix.recipe import validate_recipe
 def compare(
     model_a: Annotated[str, typer.Argument(help="the model scored")],
     model_b: Annotated[str, typer.Argument(help="the baseline it is scored against")],
-    language: Annotated[str, typer.Option("--language", "-l")],
+    language: Annotated[str, typer.Option("--language", "-l", help="the language compared in")],
     eval_set: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
     judge: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
     server: ServerOption = "http://127.0.0.1:8080",

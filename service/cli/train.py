@@ -21,14 +21,18 @@ def train(
         Path | None, typer.Option("--registry", "-r", help="models.toml to add each adapter to")
     ] = None,
     name: Annotated[str | None, typer.Option(help="adapter name [default: the mixture's]")] = None,
-    steps: Annotated[int, typer.Option(min=1)] = 2000,
-    learning_rate: Annotated[float, typer.Option(min=0.0)] = 2e-4,
-    batch_size: Annotated[int, typer.Option(min=1)] = 128,
-    micro_batch_size: Annotated[int, typer.Option(min=1)] = 8,
-    rank: Annotated[int, typer.Option(min=1)] = 8,
-    dev_size: Annotated[int, typer.Option(min=1)] = 250,
-    eval_every: Annotated[int, typer.Option(min=1)] = 200,
-    seed: Annotated[int, typer.Option()] = 0,
+    steps: Annotated[int, typer.Option(min=1, help="optimizer steps")] = 2000,
+    learning_rate: Annotated[float, typer.Option(min=0.0, help="AdamW's learning rate")] = 2e-4,
+    batch_size: Annotated[int, typer.Option(min=1, help="examples per optimizer step")] = 128,
+    micro_batch_size: Annotated[
+        int, typer.Option(min=1, help="examples per forward pass (divides --batch-size)")
+    ] = 8,
+    rank: Annotated[int, typer.Option(min=1, help="LoRA rank")] = 8,
+    dev_size: Annotated[
+        int, typer.Option(min=1, help="examples held out for the dev loss (at most a fifth)")
+    ] = 250,
+    eval_every: Annotated[int, typer.Option(min=1, help="steps between dev-loss checks")] = 200,
+    seed: Annotated[int, typer.Option(help="seeds the split, the sampling and the weights")] = 0,
 ) -> None:
     """Train LoRA adapters (the paper's recipe by default); finished runs are skipped."""
     from training.finetune import LoraRecipe, run_is_complete, train_lora

@@ -41,7 +41,10 @@ def translate(
     db: Annotated[Path, typer.Option(envvar="SXS_DB", help="SQLite cache")] = Path(".sxs/sxs.db"),
     concurrency: Annotated[int, typer.Option(min=1, help="requests in flight")] = 16,
     timeout: Annotated[float, typer.Option(min=0.001, help="seconds per request")] = 300.0,
-    api_key: Annotated[str | None, typer.Option(envvar="SXS_TRANSLATE_API_KEY")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="SXS_TRANSLATE_API_KEY", help="bearer token of the endpoint"),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="only the first N items")] = None,
 ) -> None:
     """Translate every instruction and response; failed items go to OUT.failed.jsonl.
