@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from service.cli.console import cell_table, run_matrix_with_progress
+from service.cli.console import print_cell, run_matrix_with_progress
 from service.cli.errors import CommandFailedError, StoppedError
 from service.cli.options import ServerOption, TokenOption
 from service.matrix.client import MatrixClient
@@ -39,6 +39,6 @@ def compare(
     except KeyboardInterrupt:
         raise StoppedError("interrupted; run it again to resume") from None
     cell = results.cells[0]
-    Console().print(cell_table(cell))
+    print_cell(cell)
     if cell.score is None:
         raise CommandFailedError(f"the comparison failed: {cell.error}")

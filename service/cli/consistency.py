@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from common.files import write_text_atomically
 from common.lists import comma_list
@@ -17,7 +15,7 @@ from common.openai_http import ClientSettings
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import read_mcq_set
 from generators.registry import load_registry
-from service.cli.console import progress_bar
+from service.cli.console import print_table, progress_bar
 from service.cli.errors import UsageError
 from service.cli.options import RegistryOption
 from service.jobs.errors import RequestError
@@ -69,7 +67,7 @@ def consistency(
     if as_json:
         typer.echo(json.dumps(report))
     else:
-        Console().print(_table(report, codes, s))
+        _print_table(report, codes, s)
         if unanswered := _unanswered(report):
             typer.echo(unanswered)
         typer.echo(
@@ -93,19 +91,19 @@ async def _answer(
     return records
 
 
-def _table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> Table:
-    table = Table(title="accuracy per language, consistency and AC3 (percent)")
-    for column in ("model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for model, metrics in report.items():
-        table.add_row(
+def _print_table(report: dict[str, dict[str, Any]], languages: list[str], s: int) -> None:
+    rows = [
+        [
             model,
             *(f"{100 * metrics['accuracy'][language]:.1f}" for language in languages),
             f"{100 * metrics['mean_accuracy']:.1f}",
             f"{100 * metrics['consistency']:.1f}",
             f"{100 * metrics['ac3']:.1f}",
-        )
-    return table
+        ]
+        for model, metrics in report.items()
+    ]
+    headers = ["model", *languages, "mean", f"Consistency_{s}", f"AC3_{s}"]
+    print_table(headers, rows, title="accuracy per language, consistency and AC3 (percent)")
 
 
 def _unanswered(report: dict[str, dict[str, Any]]) -> str:

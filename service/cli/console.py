@@ -1,9 +1,10 @@
 """What commands show on the terminal: progress bars (on stderr, only on a terminal), a
-matrix run's progress per cell, and the table of one cell."""
+matrix run's progress per cell, tables that fit the terminal's width, and the table of one
+cell."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -19,7 +20,9 @@ from rich.table import Table
 
 from service.matrix.client import CellProgress, MatrixClient
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.results import Cell, MatrixResults
+from service.matrix.results import Cell, MatrixResults, markdown_table, table_rows
+
+_BORDER = 3  # a column's padding and its left border in rich's default box
 
 
 @contextmanager
@@ -74,14 +77,65 @@ async def run_matrix_with_progress(
         await client.aclose()
 
 
-def cell_table(cell: Cell) -> Table:
+def fitted_tables(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    keys: int = 1,
+    title: str | None = None,
+) -> list[Table]:
+    """The table as one or more tables no wider than `width`: each repeats the first `keys`
+    columns and takes as many of the others as fit, so no cell is ever cut or wrapped."""
+    widths = [
+        max(len(header), *(len(row[index]) for row in rows)) + _BORDER
+        for index, header in enumerate(headers)
+    ]
+    room = width - 1 - sum(widths[:keys])
+    chunks: list[list[int]] = [[]]
+    for index in range(keys, len(headers)):
+        if chunks[-1] and sum(widths[i] for i in chunks[-1]) + widths[index] > room:
+            chunks.append([])
+        chunks[-1].append(index)
+    tables = []
+    for number, chunk in enumerate(chunks):
+        shown = [*range(keys), *chunk]
+        part = f" ({number + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        table = Table(title=f"{title}{part}" if title else None)
+        for index in shown:
+            table.add_column(headers[index], justify="left" if index < keys else "right")
+            table.columns[-1].no_wrap = True
+        for row in rows:
+            table.add_row(*(row[index] for index in shown))
+        tables.append(table)
+    return tables
+
+
+def print_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    keys: int = 1,
+    title: str | None = None,
+) -> None:
+    """Print the table on stdout, split by columns to fit the terminal (see `fitted_tables`)."""
+    console = Console()
+    for table in fitted_tables(headers, rows, console.width, keys, title):
+        console.print(table)
+
+
+def print_matrix(results: MatrixResults) -> None:
+    """The matrix on stdout: tables that fit on a terminal, Markdown when piped."""
+    console = Console()
+    if console.is_terminal:
+        headers, rows = table_rows(results)
+        print_table(headers, rows, title=results.recipe.title or "IF scores")
+    else:
+        console.out(markdown_table(results), end="", highlight=False)
+
+
+def print_cell(cell: Cell) -> None:
     """One cell: score, CI, W/T/L, invalid, identical, empty and off-language counts."""
-    table = Table(title=f"{cell.row} vs {cell.baseline} · {cell.language}")
-    columns = ("score", "95% CI", "W / T / L", "invalid", "identical", "empty", "off-language")
-    for column in columns:
-        table.add_column(column, justify="right")
     interval = "" if cell.ci_low is None else f"[{cell.ci_low:.1f}, {cell.ci_high:.1f}]"
-    table.add_row(
+    row = [
         "—" if cell.score is None else f"{cell.score:.1f}",
         interval,
         f"{cell.wins} / {cell.ties} / {cell.losses}",
@@ -89,5 +143,6 @@ def cell_table(cell: Cell) -> Table:
         str(cell.identical),
         f"{cell.empty_row} / {cell.empty_baseline}",
         "" if cell.off_language is None else f"{cell.off_language:.0f}%",
-    )
-    return table
+    ]
+    headers = ["score", "95% CI", "W / T / L", "invalid", "identical", "empty", "off-language"]
+    print_table(headers, [row], title=f"{cell.row} vs {cell.baseline} · {cell.language}")

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from service.cli.console import run_matrix_with_progress
+from service.cli.console import print_matrix, run_matrix_with_progress
 from service.cli.errors import CommandFailedError, StoppedError
 from service.cli.options import ServerOption, TokenOption, matrix_recipe
 from service.matrix.client import MatrixClient
-from service.matrix.results import MatrixResults, markdown_table, save_results
+from service.matrix.results import MatrixResults, save_results
 from service.reports.render import render
 
 
@@ -57,7 +57,7 @@ def matrix(
             "the service keeps the rest: run the same command again to resume"
         ) from None
     written = render(results, out)
-    typer.echo(markdown_table(results))
+    print_matrix(results)
     typer.echo("files: " + ", ".join(str(path) for path in written))
     missing = results.missing()
     if missing:

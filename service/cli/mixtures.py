@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.lists import comma_list
+from service.cli.console import print_table
 from service.cli.errors import UsageError
 from training.families import Family, family_mixtures, translation_directions
 from training.languages import MAIN, P_SWEEP, TABLE4_PERMUTATIONS
@@ -68,12 +69,16 @@ def build(
     for mixture in mixtures:
         write_mixture(data, mixture, out, source, seed)
     columns = sorted({language for mixture in mixtures for language in mixture.counts})
-    table = Table("mixture", "examples", "translations", *columns)
-    for mixture in mixtures:
-        counts = (str(mixture.counts.get(language, "")) for language in columns)
-        examples = str(sum(mixture.counts.values()))
-        table.add_row(mixture.name, examples, str(sum(mixture.translations.values())), *counts)
-    Console().print(table)
+    rows = [
+        [
+            mixture.name,
+            str(sum(mixture.counts.values())),
+            str(sum(mixture.translations.values())),
+            *(str(mixture.counts.get(language, "")) for language in columns),
+        ]
+        for mixture in mixtures
+    ]
+    print_table(["mixture", "examples", "translations", *columns], rows, title="examples")
     typer.echo(f"{len(mixtures)} mixtures in {out}")
 
 

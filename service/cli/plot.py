@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from service.matrix.results import load_results, markdown_table
+from service.cli.console import print_matrix
+from service.matrix.results import load_results
 from service.reports.render import render
 
 
@@ -20,5 +21,5 @@ def plot(
     """Redraw a matrix's tables and figures from its results, with no computation."""
     results = load_results(results_file)
     written = render(results, out or results_file.parent)
-    typer.echo(markdown_table(results))
+    print_matrix(results)
     typer.echo("files: " + ", ".join(str(path) for path in written))

@@ -159,18 +159,24 @@ def scores_csv(results: MatrixResults) -> str:
     return buffer.getvalue()
 
 
-def markdown_table(results: MatrixResults) -> str:
-    """The matrix as a Markdown table: scores with their 95% CI, and the row averages."""
+def table_rows(results: MatrixResults) -> tuple[list[str], list[list[str]]]:
+    """The matrix as text: its headers (model, each language, avg) and a row per model, with
+    scores, their 95% CI and the row average."""
     languages = results.recipe.languages
-    lines = [
-        "| model | " + " | ".join(languages) + " | avg |",
-        "|---|" + "---:|" * (len(languages) + 1),
-    ]
+    rows = []
     for row in results.recipe.rows:
-        texts = [_cell_text(results.cell(row.model, language)) for language in languages]
+        texts = [row.name, *(_cell_text(results.cell(row.model, lang)) for lang in languages)]
         average = results.average(row.model)
-        texts.append("" if average is None else f"**{average:.1f}**")
-        lines.append(f"| {row.name} | " + " | ".join(texts) + " |")
+        rows.append([*texts, "" if average is None else f"{average:.1f}"])
+    return ["model", *languages, "avg"], rows
+
+
+def markdown_table(results: MatrixResults) -> str:
+    """The matrix as a Markdown table (`table_rows`, the averages in bold)."""
+    headers, rows = table_rows(results)
+    lines = ["| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
+    for *texts, average in rows:
+        lines.append("| " + " | ".join([*texts, f"**{average}**" if average else ""]) + " |")
     return "\n".join(lines) + "\n"
 
 
