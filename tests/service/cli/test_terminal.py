@@ -17,7 +17,8 @@ from pathlib import Path
 
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults, save_results
-from tests.training.test_mixtures import MAIN, synthetic
+from tests.training.test_mixtures import synthetic
+from training.languages import MAIN
 
 SXS = Path(sys.executable).parent / "sxs"
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
