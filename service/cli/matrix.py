@@ -27,6 +27,10 @@ def matrix(
     baselines: Annotated[
         str | None, typer.Option(help="LANG=MODEL,… (the model tuned on LANG)")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(help="one baseline for every language (e.g. the un-tuned base model)"),
+    ] = None,
     eval_set: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
     judge: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
     server: ServerOption = "http://127.0.0.1:8080",
@@ -36,12 +40,13 @@ def matrix(
         bool, typer.Option(help="share of responses not in the prompt's language")
     ] = True,
 ) -> None:
-    """An IF score matrix: each row model against each language's baseline, in that language.
+    """An IF score matrix: each row model against each language's baseline (or against one
+    --reference in every language), in that language.
 
     Writes matrix.json (everything), matrix.csv (one line per cell), scores.csv, matrix.md,
     ratings.md and the figures into OUT. Interrupted, it resumes when run again.
     """
-    recipe = matrix_recipe(recipe_file, rows, languages, baselines, eval_set, judge)
+    recipe = matrix_recipe(recipe_file, rows, languages, baselines, eval_set, judge, reference)
     client = MatrixClient(
         server, token=token, concurrency=concurrency, check_language=check_language
     )

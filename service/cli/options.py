@@ -32,9 +32,13 @@ def matrix_recipe(
     baselines: str | None,
     eval_set: str | None,
     judge: str | None,
+    reference: str | None = None,
 ) -> MatrixRecipe:
-    """The recipe file, with any command-line option overriding its field."""
+    """The recipe file, with any command-line option overriding its field (`reference`
+    replaces the file's baselines)."""
     data = load_recipe(recipe_file).model_dump(exclude_none=True) if recipe_file else {}
+    if reference:
+        data = {k: v for k, v in data.items() if k != "baselines"} | {"reference": reference}
     if rows:
         data["rows"] = comma_list(rows)
     if languages:

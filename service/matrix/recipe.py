@@ -3,13 +3,18 @@
     IF_L(M) = SxS score of M against the baseline of L (the model tuned monolingually on L),
     both answering the evaluation instructions in L; 50 where M is the baseline itself.
 
+A fixed-reference matrix scores every row against one model in every language instead
+(`reference = "base"`: the paper's Figure 10, every tuned model against the un-tuned base; or
+AlpacaEval-style, against one reference model).
+
 A recipe is given on the command line or as a TOML file (see `recipes/`):
 
     title = "§3.1 monolingual 12 × 12"
     languages = ["ar", "cs", …]
     eval_set = "sample"          # optional; the service's default otherwise
     judge = "llm"                # optional
-    [baselines]                  # language → model
+    reference = "base"           # optional: this model is every language's baseline
+    [baselines]                  # language → model (not with `reference`)
     ar = "mono-ar"
     [[rows]]                     # or rows = ["mono-ar", …]
     model = "uniform-p10"
@@ -73,8 +78,28 @@ class MatrixRecipe(BaseModel):
     rows: list[RowSpec] = Field(min_length=1)
     languages: list[str] = Field(min_length=1)
     baselines: dict[str, str]
+    reference: str | None = Field(
+        default=None, min_length=1, description="one baseline for every language"
+    )
     eval_set: str | None = None
     judge: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reference_everywhere(cls, value: Any) -> Any:
+        """`reference` is the baseline of every language; other baselines conflict with it."""
+        if not isinstance(value, dict) or not value.get("reference"):
+            return value
+        reference, given = value["reference"], value.get("baselines") or {}
+        others = {lang: model for lang, model in given.items() if model != reference}
+        if others:
+            language, model = next(iter(others.items()))
+            raise ValueError(
+                f"reference {reference!r} is every language's baseline, but baselines give "
+                f"{language}={model}: give one or the other"
+            )
+        languages = value.get("languages") or []
+        return value | {"baselines": dict.fromkeys(languages, reference)}
 
     @model_validator(mode="after")
     def _consistent(self) -> MatrixRecipe:

@@ -61,7 +61,7 @@ def heatmap(results: MatrixResults, path: Path) -> Path:
             if value is None:
                 face, text = "white", "—"
             elif on_diagonal:
-                face, text = "#d9d9d9", f"{value:.0f}"
+                face, text = "#d9d9d9", f"{value:.1f}"
             else:
                 face = colour_map(norm(value)) if len(coloured) > 1 else colour_map(0.5)
                 text = f"{value:.1f}"

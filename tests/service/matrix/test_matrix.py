@@ -182,3 +182,21 @@ def test_compare_prints_one_cell(service: Service) -> None:
     expected = independent_score("echo", "good", "es")
     assert "echo vs good · es" in result.output
     assert f"{expected:.1f}" in result.output
+
+
+def test_a_fixed_reference_matrix_scores_every_row_against_one_model(service: Service) -> None:
+    """The paper's Figure 10 layout: every model against the un-tuned base in every language;
+    no cell is a diagonal, every one is a job."""
+    out = service.folder / "reference"
+    args = ["matrix", "--server", service.url, "--out", str(out), "--rows", ROWS]
+    result = CliRunner().invoke(app, [*args, "--languages", LANGUAGES, "--reference", "base"])
+    assert result.exit_code == 0, result.output
+    results = load_results(out / "matrix.json")
+    assert results.recipe.reference == "base"
+    for row in ("good", "bad", "echo"):
+        for language in ("es", "fi"):
+            cell = results.cell(row, language)
+            assert cell is not None and not cell.diagonal and cell.baseline == "base"
+            assert cell.score == pytest.approx(independent_score(row, "base", language))
+    assert jobs(service) == 6
+    assert (out / "heatmap.png").stat().st_size > 0

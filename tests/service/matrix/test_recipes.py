@@ -64,3 +64,19 @@ def test_recipe_errors_name_the_field(tmp_path: Path) -> None:
         RecipeError, match=r"bad.toml: baselines.fi: Input should be a valid string"
     ):
         load_recipe(bad)
+
+
+def test_a_reference_is_every_languages_baseline() -> None:
+    recipe = validate_recipe(
+        {"rows": ["mono-es", "uniform-p10"], "languages": ["es", "fi"], "reference": "base"},
+        "x",
+    )
+    assert recipe.baselines == {"es": "base", "fi": "base"}
+    assert recipe.models() == ["mono-es", "uniform-p10", "base"]
+    again = validate_recipe(recipe.model_dump(), "matrix.json")  # as saved in matrix.json
+    assert again == recipe
+    with pytest.raises(RecipeError, match="give one or the other"):
+        validate_recipe(
+            {"rows": ["a"], "languages": ["fi"], "reference": "base", "baselines": {"fi": "b"}},
+            "x",
+        )
