@@ -180,6 +180,35 @@ def markdown_table(results: MatrixResults) -> str:
     return "\n".join(lines) + "\n"
 
 
+OFF_LANGUAGE_NOTE = 10.0  # percent of a row's responses not in the prompt's language
+
+
+def caveats_markdown(results: MatrixResults) -> str:
+    """A table of the cells a reader should weigh: any invalid verdict (no score from those
+    pairs), an off-language share of at least `OFF_LANGUAGE_NOTE` percent, or an error; empty
+    when there is none."""
+    lines = []
+    for cell in results.cells:
+        if cell.diagonal:
+            continue
+        off = cell.off_language
+        if cell.invalid or (off is not None and off >= OFF_LANGUAGE_NOTE) or cell.error:
+            off_text = "" if off is None else f"{off:.0f}%"
+            error = (cell.error or "").replace("|", "/").replace("\n", " ")
+            cells = [cell.row, cell.language, f"{cell.invalid} of {cell.pairs}", off_text, error]
+            lines.append("| " + " | ".join(cells) + " |")
+    if not lines:
+        return ""
+    header = [
+        f"Cells to read with care (invalid verdicts, or {OFF_LANGUAGE_NOTE:.0f}% or more of "
+        "the row's responses not in the prompt's language, or an error):",
+        "",
+        "| row | language | invalid | off-language | error |",
+        "|---|---|---:|---:|---|",
+    ]
+    return "\n".join(header + lines) + "\n"
+
+
 def _cell_text(cell: Cell | None) -> str:
     if cell is None or cell.score is None:
         return "—"

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.files import write_text_atomically
-from service.matrix.results import MatrixResults, markdown_table, save_results
+from service.matrix.results import (
+    MatrixResults,
+    caveats_markdown,
+    markdown_table,
+    save_results,
+)
 from service.reports.figures import bilingual, heatmap, sweep
 from service.reports.ratings import bradley_terry, ratings_markdown
 
@@ -13,8 +18,11 @@ from service.reports.ratings import bradley_terry, ratings_markdown
 def render(results: MatrixResults, out: Path) -> list[Path]:
     """Every table and figure of `results` into `out`."""
     paths = list(save_results(results, out).values())
+    caveats = caveats_markdown(results)
     write_text_atomically(
-        out / "matrix.md", f"# {results.recipe.title}\n\n" + markdown_table(results)
+        out / "matrix.md",
+        f"# {results.recipe.title}\n\n{markdown_table(results)}"
+        + (f"\n{caveats}" if caveats else ""),
     )
     paths.append(out / "matrix.md")
     ratings = (

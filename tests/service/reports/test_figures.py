@@ -18,6 +18,7 @@ from service.matrix.response_language import language_of, off_language_share
 from service.matrix.results import Cell, MatrixResults, load_results, save_results
 from service.reports.figures import sweep_series
 from service.reports.ratings import ELO_PER_UNIT, bradley_terry
+from service.reports.render import render
 
 LANGUAGES = ["en", "es", "fi", "zh"]
 BASELINES = {lang: f"mono-{lang}" for lang in LANGUAGES}
@@ -175,3 +176,23 @@ def test_a_figure_is_written_whole_or_not_at_all(
         heatmap(fixed_results(), path)
     assert path.read_bytes() == before  # a reader still sees the whole earlier figure
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heatmap.png"]  # no temporary left
+
+
+def test_matrix_md_names_the_cells_to_read_with_care(tmp_path: Path) -> None:
+    results = fixed_results()
+    flagged = {
+        ("bi-en-es", "fi"): {"invalid": 3, "pairs": 12},
+        ("bi-en-fi", "zh"): {"off_language": 25.0},
+    }
+    cells = [
+        cell.model_copy(update=flagged.get((cell.row, cell.language), {"off_language": 5.0}))
+        for cell in results.cells
+    ]
+    render(MatrixResults(recipe=results.recipe, cells=cells), tmp_path)
+    text = (tmp_path / "matrix.md").read_text("utf-8")
+    notes = text.split("Cells to read with care", 1)[1].splitlines()
+    rows = [line for line in notes if line.startswith("| bi-")]
+    assert rows == ["| bi-en-es | fi | 3 of 12 |  |  |", "| bi-en-fi | zh | 0 of 0 | 25% |  |"]
+    clean = fixed_results()
+    render(clean, tmp_path / "clean")
+    assert "read with care" not in (tmp_path / "clean" / "matrix.md").read_text("utf-8")
