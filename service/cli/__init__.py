@@ -4,7 +4,7 @@ registered here through the one error table of `service.cli.errors`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,7 @@ from service.cli import (
     train,
     translate,
 )
+from service.cli.console import quiet_third_parties
 from service.cli.errors import command_errors
 
 app = typer.Typer(
@@ -32,6 +33,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="show the progress bars and warnings of transformers, peft, torch"
+        ),
+    ] = False,
+) -> None:
+    """Side-by-side evaluation of multilingual instruction following."""
+    if not verbose:
+        quiet_third_parties()
+
+
 # in the order `sxs --help` lists them; a typer.Typer is a group of subcommands
 COMMANDS: list[tuple[str, Callable[..., Any] | typer.Typer]] = [
     ("judge", judge.judge),

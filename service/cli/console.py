@@ -4,6 +4,9 @@ cell."""
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -23,6 +26,27 @@ from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults, markdown_table, table_rows
 
 _BORDER = 3  # a column's padding and its left border in rich's default box
+
+
+QUIET_ENVIRONMENT = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # transformers' "Loading weights" bars too
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+def quiet_third_parties() -> None:
+    """Silence the progress bars and warnings of transformers, peft and torch (a variable the
+    user set wins); sxs's own progress bars and messages stay."""
+    for name, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
+    if "transformers" in sys.modules:  # imported already: its switches were read at import
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from common.lists import comma_list
+from service.cli.console import print_matrix
 from service.cli.errors import CommandFailedError
 from service.demo import (
     JUDGE_NOTE,
@@ -23,7 +24,7 @@ from service.demo import (
 )
 from service.matrix.client import MatrixClient
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.results import Cell, MatrixResults, markdown_table
+from service.matrix.results import Cell, MatrixResults
 from service.reports.render import render
 
 
@@ -68,7 +69,7 @@ def demo(
         results = asyncio.run(_run(client, recipe, say))
     written = render(results, out / "matrix")
     won, total = own_language_wins(results)
-    typer.echo(markdown_table(results))
+    print_matrix(results)
     typer.echo(JUDGE_NOTE)
     typer.echo(
         f"monolingual baselines beat the other monolingual models in their own language in "

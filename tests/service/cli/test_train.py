@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,12 +15,14 @@ from typer.testing import CliRunner
 
 from generators.registry import load_registry
 from service.cli import app
+from service.cli.console import QUIET_ENVIRONMENT
 from training.mixtures import monolingual, write_mixture
 from training.parallel import ParallelRecord, ParallelSet
 from training.rouge import rouge_l
 from training.tiny_model import TinyLlamaShape, build_tiny_llama
 
 runner = CliRunner()
+SXS = Path(sys.executable).parent / "sxs"
 FAST = [
     "--steps",
     "60",
@@ -208,3 +213,33 @@ def test_bad_input(workspace: Path, tmp_path: Path) -> None:
     )
     assert conflict.exit_code == 2
     assert "adapter 'fi' already points to elsewhere" in conflict.output
+
+
+def test_third_party_progress_bars_and_warnings_show_only_with_verbose(workspace: Path) -> None:
+    """A real `sxs train` process: transformers' "Loading weights" bar and the warnings of
+    transformers / peft / torch are shown with --verbose only; sxs's own lines always."""
+
+    def train(*verbose: str) -> str:
+        out = workspace / "runs" / f"quiet{len(verbose)}"
+        steps = ["--steps", "2", "--batch-size", "2", "--micro-batch-size", "2"]
+        arguments = ["train", "--mixture", str(workspace / "family" / "mono-sw")]
+        arguments += ["--base", str(workspace / "base"), "--out", str(out), *steps]
+        arguments += ["--dev-size", "2", "--eval-every", "2"]
+        environment = {
+            k: v for k, v in os.environ.items() if k not in QUIET_ENVIRONMENT and k != "CI"
+        }
+        done = subprocess.run(
+            [str(SXS), *verbose, *arguments],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    quiet, verbose = train(), train("--verbose")
+    for noise in ("Loading weights", "FutureWarning"):
+        assert noise in verbose  # what the quiet run must not show
+        assert noise not in quiet
+    assert quiet.splitlines()[0].startswith("mono-sw: loss "), quiet  # sxs's own line stays

@@ -180,7 +180,7 @@ def test_a_figure_is_written_whole_or_not_at_all(
 
 def test_matrix_md_names_the_cells_to_read_with_care(tmp_path: Path) -> None:
     results = fixed_results()
-    flagged = {
+    flagged: dict[tuple[str, str], dict[str, Any]] = {
         ("bi-en-es", "fi"): {"invalid": 3, "pairs": 12},
         ("bi-en-fi", "zh"): {"off_language": 25.0},
     }
