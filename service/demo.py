@@ -164,22 +164,28 @@ def generator_engine(plan: DemoPlan, registry_file: Path, say: Say) -> Iterator[
         server.stop()
 
 
-@contextmanager
-def comparison_service(plan: DemoPlan, registry: Path) -> Iterator[str]:
-    """The comparison API on a free loopback port; yields its URL."""
-    from service.app import create_app
-
+def write_eval_set(plan: DemoPlan) -> Path:
+    """OUT/eval.jsonl: the sample eval set's first `plan.items` items (the service's `demo`)."""
     eval_file = plan.out / "eval.jsonl"
     lines = SAMPLE_EVAL.read_text("utf-8").splitlines()[: plan.items]
     eval_file.write_text("".join(line + "\n" for line in lines), "utf-8")
+    return eval_file
+
+
+@contextmanager
+def comparison_service(plan: DemoPlan, registry: Path, port: int | None = None) -> Iterator[str]:
+    """The comparison API on loopback (a free port unless given), with OUT/eval.jsonl as the
+    eval set `demo` and OUT/sxs.db as its store; yields its URL."""
+    from service.app import create_app
+
     settings = ServiceSettings(
         db=plan.out / "sxs.db",
         registry=registry,
-        eval_sets={"demo": eval_file},
+        eval_sets={"demo": plan.out / "eval.jsonl"},
         jobs_in_parallel=4,
         item_concurrency=16,
     )
-    with serving_in_background(create_app(settings)) as url:
+    with serving_in_background(create_app(settings), port=port) as url:
         yield url
 
 

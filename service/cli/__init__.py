@@ -22,6 +22,7 @@ from service.cli import (
     serve,
     train,
     translate,
+    up,
 )
 from service.cli.console import quiet_third_parties
 from service.cli.errors import command_errors
@@ -63,6 +64,7 @@ COMMANDS: list[tuple[str, Callable[..., Any] | typer.Typer]] = [
     ("plot", plot.plot),
     ("compare", compare.compare),
     ("demo", demo.demo),
+    ("up", up.up),
     ("consistency", consistency.consistency),
 ]
 

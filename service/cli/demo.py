@@ -21,9 +21,10 @@ from service.demo import (
     own_language_wins,
     prepare_models,
     recipe_for,
+    write_eval_set,
 )
 from service.matrix.client import MatrixClient
-from service.matrix.recipe import MatrixRecipe
+from service.matrix.recipe import MatrixRecipe, save_recipe
 from service.matrix.results import Cell, MatrixResults
 from service.reports.render import render
 
@@ -63,6 +64,8 @@ def demo(
 
     registry, mixtures = prepare_models(plan, say)
     recipe = recipe_for(plan, mixtures)
+    save_recipe(recipe, out / "recipe.toml")
+    write_eval_set(plan)
     with generator_engine(plan, registry, say), comparison_service(plan, registry) as url:
         say(f"the comparison service listens at {url}")
         client = MatrixClient(url, concurrency=8, poll_s=0.2)
@@ -77,6 +80,7 @@ def demo(
     )
     typer.echo(f"matrix files in {out / 'matrix'}: {', '.join(p.name for p in written)}")
     typer.echo(f"done in {time.monotonic() - started:.0f} s")
+    typer.echo(f"to try the API by hand (vLLM and the service, until Ctrl-C): sxs up {out}")
     if results.missing():
         matrix_file = out / "matrix" / "matrix.json"
         raise CommandFailedError(f"{len(results.missing())} cells failed; see {matrix_file}")

@@ -145,6 +145,15 @@ def load_recipe(path: Path) -> MatrixRecipe:
     return validate_recipe(read_toml(path, "the recipe", RecipeError), str(path))
 
 
+def save_recipe(recipe: MatrixRecipe, path: Path) -> None:
+    """Write `recipe` as a TOML file `load_recipe` reads back (and `sxs matrix --recipe`)."""
+    import tomlkit
+
+    from common.files import write_text_atomically
+
+    write_text_atomically(path, tomlkit.dumps(recipe.model_dump(mode="json", exclude_none=True)))
+
+
 def validate_recipe(data: dict[str, Any], source: str) -> MatrixRecipe:
     """A recipe from plain data; errors name `source` and the field."""
     try:

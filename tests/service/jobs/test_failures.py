@@ -10,8 +10,13 @@ from fastapi.testclient import TestClient
 
 from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
-from tests.polling import poll
-from tests.service.comparison_api import REQUEST, SPANISH, expected_score, wait
+from tests.service.comparison_api import (
+    REQUEST,
+    SPANISH,
+    expected_score,
+    wait,
+    wait_for_items,
+)
 from tests.service.fakes import Backends, settings
 
 
@@ -114,11 +119,7 @@ def test_a_store_that_cannot_be_written_fails_the_job_visibly(
     app = create_app(settings(tmp_path, item_concurrency=1), transport=backends.transport())
     with TestClient(app) as client:
         job = client.post("/v1/comparisons", json=REQUEST).json()
-        poll(
-            lambda: client.get(f"/v1/comparisons/{job['id']}").json(),
-            lambda view: view["progress"]["done"] >= 1,
-            what="one item stored",
-        )
+        wait_for_items(client, job["id"], 1)
         store = app.state.service.store
         pages = store._db.execute("PRAGMA page_count").fetchone()[0]
         store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here

@@ -18,7 +18,13 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from tests.loopback import serving
 from tests.polling import poll
-from tests.service.comparison_api import REQUEST, SPANISH, expected_score, wait
+from tests.service.comparison_api import (
+    REQUEST,
+    SPANISH,
+    expected_score,
+    wait,
+    wait_for_items,
+)
 from tests.service.fakes import Backends, settings
 
 
@@ -79,11 +85,7 @@ def test_a_running_job_waits_for_a_lock_held_longer_than_the_busy_timeout(
     )
     with TestClient(app) as client:
         job = client.post("/v1/comparisons", json=REQUEST).json()
-        poll(
-            lambda: client.get(f"/v1/comparisons/{job['id']}").json(),
-            lambda view: view["progress"]["done"] >= 2,
-            what="two items stored",
-        )
+        wait_for_items(client, job["id"], 2)
         with write_lock_held(tmp_path / "sxs.db"):
             locked = client.get(f"/v1/comparisons/{job['id']}").json()  # reads still answer
             time.sleep(2.0)  # ten busy timeouts: every write the job tries meets the lock
