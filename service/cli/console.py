@@ -126,8 +126,9 @@ def fitted_tables(
         part = f" ({number + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         table = Table(title=f"{title}{part}" if title else None)
         for index in shown:
-            table.add_column(headers[index], justify="left" if index < keys else "right")
-            table.columns[-1].no_wrap = True
+            table.add_column(
+                headers[index], justify="left" if index < keys else "right", no_wrap=True
+            )
         for row in rows:
             table.add_row(*(row[index] for index in shown))
         tables.append(table)

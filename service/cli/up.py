@@ -40,6 +40,8 @@ def up(
             )
     if not _free(port):
         raise UsageError(f"port {port} on 127.0.0.1 is in use: pick another with --port")
+    # a bad recipe fails here, before vLLM starts
+    commands = usage(f"http://127.0.0.1:{port}", folder, load_recipe(recipe))
     started = time.monotonic()
 
     def say(line: str) -> None:
@@ -50,9 +52,9 @@ def up(
         with (
             _sigterm_as_interrupt(),
             generator_engine(plan, registry, say),
-            comparison_service(plan, registry, port) as url,
+            comparison_service(plan, registry, port),
         ):
-            typer.echo(usage(url, folder, load_recipe(recipe)))
+            typer.echo(commands)
             while True:
                 signal.pause()
     except KeyboardInterrupt:
