@@ -94,6 +94,7 @@ class OpenAIHttp:
         self._transport = settings.transport
         self._pool: httpx.AsyncClient | None = None
         self._slots_: asyncio.Semaphore | None = None
+        self._in_flight: dict[str, int] = {}
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -120,8 +121,24 @@ class OpenAIHttp:
         body: dict[str, Any],
         parse: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """POST `body` as JSON and return `parse` of the decoded answer; attempt n goes to
-        urls[n-1 mod k]. A `MalformedAnswerError` from `parse` is retried like a 5xx."""
+        """POST `body` as JSON and return `parse` of the decoded answer. `urls` are replicas of
+        one endpoint: the first attempt goes to the one with the fewest requests in flight
+        (from this client), attempt n to the next after it, round. A `MalformedAnswerError`
+        from `parse` is retried like a 5xx."""
+        replicas = sorted(urls, key=lambda url: self._in_flight.get(url, 0))
+        primary = replicas[0]
+        self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
+        try:
+            return await self._post_with_retries(replicas, body, parse)
+        finally:
+            self._in_flight[primary] -= 1
+
+    async def _post_with_retries(
+        self,
+        urls: Sequence[str],
+        body: dict[str, Any],
+        parse: Callable[[Any], Any] | None,
+    ) -> Any:
         retry = self.retry
         tried: list[str] = []
         try:

@@ -1,6 +1,7 @@
 """POSTs to a registered model's OpenAI-compatible endpoints: its replicas share the load (a
-request goes to the one with the fewest in flight, a retry to the next), and every failure is
-an error naming the model and what to do. Generation and multiple-choice answering use it."""
+request goes to the one with the fewest in flight, a retry to the next: `OpenAIHttp.post`),
+and every failure is an error naming the model and what to do. Generation and
+multiple-choice answering use it."""
 
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ class ModelEndpoints:
         self.chat = registry.prompt_format is PromptFormat.CHAT
         self._http = OpenAIHttp(client)
         self._path = completion_path(self.chat)
-        self._in_flight: dict[str, int] = {}
 
     async def post(
         self,
@@ -40,10 +40,7 @@ class ModelEndpoints:
     ) -> Any:
         """POST `body` to the model's completion endpoint and return `parse` of the answer (a
         `MalformedAnswerError` from it is retried like a 5xx)."""
-        replicas = sorted(model.endpoints, key=lambda url: self._in_flight.get(url, 0))
-        primary = replicas[0]
-        self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
-        urls = [join_url(url, self._path) for url in replicas]
+        urls = [join_url(url, self._path) for url in model.endpoints]
         try:
             return await self._http.post(urls, body, parse)
         except EndpointMalformedError as error:
@@ -65,8 +62,6 @@ class ModelEndpoints:
                 else ""
             )
             raise GenerationRejectedError(f"model {model.name!r}: {error}.{hint}") from None
-        finally:
-            self._in_flight[primary] -= 1
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from common.completions import completion_body, completion_path, completion_text
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
@@ -59,8 +59,15 @@ class OpenAIJudgeConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["openai"] = "openai"
-    base_url: str = Field(
-        description="server root including /v1", examples=["http://127.0.0.1:8000/v1"]
+    base_url: str | None = Field(
+        default=None,
+        description="server root including /v1; or base_urls",
+        examples=["http://127.0.0.1:8000/v1"],
+    )
+    base_urls: list[str] = Field(
+        default_factory=list,
+        description="replicas serving the same judge model: a call goes to the one with the "
+        "fewest in flight, a retry to the next",
     )
     model: str = Field(min_length=1, description="the judge model's name on the server")
     mode: JudgeMode = JudgeMode.GENERATE
@@ -89,13 +96,36 @@ class OpenAIJudgeConfig(BaseModel):
         key = self.api_key.get_secret_value() if self.api_key else None
         return ClientSettings(self.concurrency, self.timeout_s, retry, key, transport)
 
+    @model_validator(mode="after")
+    def _one_way_to_name_the_servers(self) -> OpenAIJudgeConfig:
+        """`base_url` is one replica, `base_urls` several: one of the two."""
+        if self.base_url is None and not self.base_urls:
+            raise ValueError("base_url is required (or base_urls, for several replicas)")
+        if self.base_url is not None and self.base_urls not in ([], [self.base_url]):
+            raise ValueError("give base_url or base_urls (the judge's servers), not both")
+        if self.base_url is not None:
+            object.__setattr__(self, "base_urls", [self.base_url])
+        if len(set(self.base_urls)) != len(self.base_urls):
+            raise ValueError("base_urls repeat a URL")
+        return self
+
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        url = httpx.URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
-        return value.rstrip("/")
+    def _http_url(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value)
+
+    @field_validator("base_urls")
+    @classmethod
+    def _http_urls(cls, values: list[str]) -> list[str]:
+        return [http_url(value) for value in values]
+
+
+def http_url(value: str) -> str:
+    """`value` without a trailing slash, if it is an http(s) URL with a host."""
+    url = httpx.URL(value)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{value!r} is not an http(s) URL such as http://127.0.0.1:8000/v1")
+    return value.rstrip("/")
 
 
 class OpenAIJudge:
@@ -111,13 +141,13 @@ class OpenAIJudge:
         self.identity = f"openai|{config.model}|{config.mode}|{config.api}"
         self.retries_differ = config.mode is JudgeMode.GENERATE
         self._chat = config.api is ApiKind.CHAT
-        self.endpoint = join_url(config.base_url, completion_path(self._chat))
+        self.endpoints = [join_url(url, completion_path(self._chat)) for url in config.base_urls]
         self._http = OpenAIHttp(config.client(transport))
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Send one prompt, greedy, and read the verdict as the mode says."""
         try:
-            data = await self._http.post([self.endpoint], self._body(call.prompt, call.attempt))
+            data = await self._http.post(self.endpoints, self._body(call.prompt, call.attempt))
         except EndpointUnavailableError as error:
             raise JudgeUnavailableError(
                 f"judge endpoint {error.url} (model {self.config.model!r}) failed after "
@@ -134,14 +164,16 @@ class OpenAIJudge:
             raise JudgeProtocolError(self._unexpected_shape(error)) from None
 
     async def probe(self) -> str:
-        """One greedy token of the judge model, one attempt: what a health check can prove."""
+        """One greedy token of the judge model from every replica, one attempt each: what a
+        health check can prove ("ok", or the first replica's error)."""
         body = completion_body(
             self.config.model, "1", chat=self._chat, temperature=0.0, max_tokens=1
         )
-        try:
-            await self._http.post_once(self.endpoint, body)
-        except EndpointError as error:
-            return f"error: {error}"
+        for endpoint in self.endpoints:
+            try:
+                await self._http.post_once(endpoint, body)
+            except EndpointError as error:
+                return f"error: {error}"
         return "ok"
 
     async def aclose(self) -> None:
@@ -179,7 +211,8 @@ class OpenAIJudge:
             else ""
         )
         return (
-            f"{shown(self.endpoint)} answered without {needs} for model {self.config.model!r} "
+            f"{', '.join(map(shown, self.endpoints))} answered without {needs} for model "
+            f"{self.config.model!r} "
             f"({type(error).__name__}: {error}).{hint}"
         )
 
