@@ -2,7 +2,9 @@
 
 Per item: 1 when both pick the same answer (or both say tie), 0.5 when exactly one of them says
 tie, 0 when they pick different answers. Agreement = mean over the items both files label, in
-percent.
+percent, with a percentile-bootstrap 95% CI over items (`judges.statistics.bootstrap_interval`).
+When the label files give an item's `language`, agreement is also reported per language (an
+item whose two files name different languages is an error).
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from common.errors import InputFileError
 from common.jsonl import number_as_text, read_models
 from judges.errors import NothingToCompareError
 from judges.results import Label
+from judges.statistics import bootstrap_interval
 
 
 class LabelRecord(BaseModel):
-    """One line of a label file: `{id, label}` with label '1', '2' or 'tie' (null: skipped)."""
+    """One line of a label file: `{id, label}` with label '1', '2' or 'tie' (null: skipped),
+    and optionally the item's `language`."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: str
     label: Label | None
+    language: str | None = None
 
     @field_validator("id", "label", mode="before")
     @classmethod
@@ -34,14 +39,28 @@ class LabelRecord(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Agreement:
-    """Agreement in percent over `n` common items, and what could not be compared."""
+class Share:
+    """Agreement in percent over `n` items, with its bootstrap 95% CI."""
 
     percent: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """Agreement in percent over `n` common items, what could not be compared, and the same
+    per language where the labels name one."""
+
+    percent: float
+    ci_low: float
+    ci_high: float
     n: int
     only_first: int
     only_second: int
     unlabelled: int
+    by_language: dict[str, Share]
 
 
 def item_agreement(first: Label, second: Label) -> float:
@@ -53,32 +72,61 @@ def item_agreement(first: Label, second: Label) -> float:
     return 0.0
 
 
-def read_labels(path: Path) -> dict[str, Label | None]:
-    """Labels by id; a repeated id is an error naming its line."""
-    labels: dict[str, Label | None] = {}
+def read_labels(path: Path) -> dict[str, LabelRecord]:
+    """Label records by id; a repeated id is an error naming its line."""
+    labels: dict[str, LabelRecord] = {}
     for number, record in read_models(path, LabelRecord):
         if record.id in labels:
             raise InputFileError(str(path), number, f"id {record.id!r} is labelled twice")
-        labels[record.id] = record.label
+        labels[record.id] = record
     return labels
 
 
-def agreement(first: Mapping[str, Label | None], second: Mapping[str, Label | None]) -> Agreement:
-    """Appendix-D agreement over the ids labelled (not null) in both mappings."""
-    common = first.keys() & second.keys()
-    scores = [
-        item_agreement(a, b)
-        for a, b in ((first[i], second[i]) for i in common)
-        if a is not None and b is not None
-    ]
-    if not scores:
+def agreement(
+    first: Mapping[str, LabelRecord | Label | None],
+    second: Mapping[str, LabelRecord | Label | None],
+) -> Agreement:
+    """Appendix-D agreement over the ids labelled (not null) in both mappings, overall and per
+    language."""
+    common = sorted(first.keys() & second.keys())
+    scored: list[tuple[str | None, float]] = []
+    for item in common:
+        a, b = _record(item, first[item]), _record(item, second[item])
+        if a.label is None or b.label is None:
+            continue
+        if a.language and b.language and a.language != b.language:
+            raise NothingToCompareError(
+                f"item {item!r} is in {a.language!r} in the first file and in {b.language!r} "
+                "in the second; the files do not label the same items"
+            )
+        scored.append((a.language or b.language, item_agreement(a.label, b.label)))
+    if not scored:
         raise NothingToCompareError(
             "the two label files share no labelled id; check that both use the same ids"
         )
+    overall = _share([score for _, score in scored])
+    languages = sorted({language for language, _ in scored if language})
     return Agreement(
-        percent=100.0 * sum(scores) / len(scores),
-        n=len(scores),
+        percent=overall.percent,
+        ci_low=overall.ci_low,
+        ci_high=overall.ci_high,
+        n=overall.n,
         only_first=len(first.keys() - second.keys()),
         only_second=len(second.keys() - first.keys()),
-        unlabelled=len(common) - len(scores),
+        unlabelled=len(common) - len(scored),
+        by_language={
+            language: _share([score for lang, score in scored if lang == language])
+            for language in languages
+        },
     )
+
+
+def _record(item: str, value: LabelRecord | Label | None) -> LabelRecord:
+    return value if isinstance(value, LabelRecord) else LabelRecord(id=item, label=value)
+
+
+def _share(scores: list[float]) -> Share:
+    percents = [100.0 * score for score in scores]
+    interval = bootstrap_interval(percents)
+    assert interval is not None  # scores is never empty here
+    return Share(sum(percents) / len(percents), interval[0], interval[1], len(percents))

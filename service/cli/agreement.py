@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -13,26 +14,28 @@ from judges.agreement import read_labels
 
 
 def agreement(
-    first: Annotated[Path, typer.Argument(help="JSONL labels: {id, label: '1' | '2' | 'tie'}")],
+    first: Annotated[
+        Path,
+        typer.Argument(help="JSONL labels: {id, label: '1' | '2' | 'tie', language (optional)}"),
+    ],
     second: Annotated[Path, typer.Argument(help="the other labels, same ids")],
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
-    """Judge–human agreement (paper, Appendix D): 1 same pick, 0.5 one tie, 0 opposite."""
+    """Judge–human agreement (paper, Appendix D): 1 same pick, 0.5 one tie, 0 opposite; with
+    a bootstrap 95% CI, overall and per language when the labels carry a `language`."""
     result = compute_agreement(read_labels(first), read_labels(second))
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "agreement": result.percent,
-                    "n": result.n,
-                    "only_first": result.only_first,
-                    "only_second": result.only_second,
-                    "unlabelled": result.unlabelled,
-                }
-            )
-        )
+        data = asdict(result)
+        typer.echo(json.dumps({"agreement": data.pop("percent")} | data))
         return
-    typer.echo(f"agreement {result.percent:.1f}%  n={result.n}")
+    typer.echo(
+        f"agreement {result.percent:.1f}% [{result.ci_low:.1f}, {result.ci_high:.1f}]  n={result.n}"
+    )
+    for language, share in result.by_language.items():
+        typer.echo(
+            f"  {language}: {share.percent:.1f}% [{share.ci_low:.1f}, {share.ci_high:.1f}]  "
+            f"n={share.n}"
+        )
     skipped = result.only_first + result.only_second + result.unlabelled
     if skipped:
         typer.echo(

@@ -83,3 +83,36 @@ def test_agreement_between_pandalm_annotators(tmp_path: Path, shared_data: Path)
     assert result.n == 999
     assert result.percent == pytest.approx(100 * (same + 0.5 * one_tie) / 999)
     assert same / 999 == pytest.approx(0.913, abs=0.001)  # the figure in shared/data's README
+
+
+def test_agreement_per_language_with_a_confidence_interval(tmp_path: Path) -> None:
+    judge = write(
+        tmp_path / "judge.jsonl",
+        [
+            {"id": "1", "label": "1", "language": "es"},
+            {"id": "2", "label": "2", "language": "es"},
+            {"id": "3", "label": "tie", "language": "es"},
+            {"id": "4", "label": "1", "language": "zh"},
+            {"id": "5", "label": "1", "language": "zh"},
+        ],
+    )
+    human = write(  # the human file gives no language: the judge's is used
+        tmp_path / "human.jsonl",
+        [{"id": str(i), "label": label} for i, label in enumerate("11121", start=1)],
+    )
+    result = agreement(read_labels(judge), read_labels(human))
+    assert result.percent == pytest.approx(100 * (1 + 0 + 0.5 + 0 + 1) / 5)
+    assert result.ci_low <= result.percent <= result.ci_high
+    assert set(result.by_language) == {"es", "zh"}
+    spanish, chinese = result.by_language["es"], result.by_language["zh"]
+    assert spanish.percent == pytest.approx(100 * 1.5 / 3) and spanish.n == 3
+    assert (chinese.percent, chinese.n) == (50.0, 2)
+    assert 0 <= chinese.ci_low <= 50 <= chinese.ci_high <= 100
+    assert chinese.ci_low < chinese.ci_high  # one agreement, one not: the interval is wide
+
+
+def test_files_that_disagree_on_an_items_language_are_refused(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.jsonl", [{"id": "1", "label": "1", "language": "es"}])
+    second = write(tmp_path / "b.jsonl", [{"id": "1", "label": "1", "language": "fi"}])
+    with pytest.raises(NothingToCompareError, match=r"item '1' is in 'es'.*'fi'"):
+        agreement(read_labels(first), read_labels(second))
