@@ -43,7 +43,7 @@ class RecordedCall(BaseModel):
 
 class RecordedPair(BaseModel):
     """One line of a results file, or one stored item of a comparison (fields beyond these
-    are ignored on reading). Records written before `empty_a` / `empty_b` existed get them
+    are ignored on reading). Records written before `empty_*` / `length_*` existed get them
     from their responses where they carry them."""
 
     model_config = ConfigDict(extra="ignore")
@@ -53,21 +53,26 @@ class RecordedPair(BaseModel):
     identical: bool = False
     empty_a: bool = False
     empty_b: bool = False
+    length_a: int | None = None
+    length_b: int | None = None
     ab: RecordedCall | None = None
     ba: RecordedCall | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _empties_from_responses(cls, data: Any) -> Any:
+    def _from_responses(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for side in ("a", "b"):
                 response = data.get(f"response_{side}")
-                if f"empty_{side}" not in data and isinstance(response, str):
-                    data = data | {f"empty_{side}": not response.strip()}
+                if isinstance(response, str):
+                    data = {f"empty_{side}": not response.strip(),
+                            f"length_{side}": len(response)} | data  # fmt: skip
         return data
 
-    def judged(self) -> JudgedPair:
-        """What statistics need of this record."""
+    def judged(
+        self, on_language_a: bool | None = None, on_language_b: bool | None = None
+    ) -> JudgedPair:
+        """What statistics need of this record (with the language checks, when made)."""
         return JudgedPair(
             outcome=self.outcome,
             ab=self.ab.verdict if self.ab is not None else None,
@@ -75,6 +80,10 @@ class RecordedPair(BaseModel):
             identical=self.identical,
             empty_a=self.empty_a,
             empty_b=self.empty_b,
+            length_a=self.length_a,
+            length_b=self.length_b,
+            on_language_a=on_language_a,
+            on_language_b=on_language_b,
         )
 
 
@@ -104,6 +113,8 @@ def result_record(result: PairResult) -> dict[str, Any]:
         "identical": result.identical,
         "empty_a": result.pair.empty_a,
         "empty_b": result.pair.empty_b,
+        "length_a": len(result.pair.response_a),
+        "length_b": len(result.pair.response_b),
         "ab": _call_record(result.ab),
         "ba": _call_record(result.ba),
     }
@@ -111,11 +122,4 @@ def result_record(result: PairResult) -> dict[str, Any]:
 
 def judged_pair(result: PairResult) -> JudgedPair:
     """What statistics need of a result."""
-    return JudgedPair(
-        outcome=result.outcome,
-        ab=result.ab.verdict if result.ab else None,
-        ba=result.ba.verdict if result.ba else None,
-        identical=result.identical,
-        empty_a=result.pair.empty_a,
-        empty_b=result.pair.empty_b,
-    )
+    return RecordedPair.model_validate(result_record(result)).judged()

@@ -1,4 +1,6 @@
-"""Statistics of a set of judged pairs: discounted-tie score, counts, CI, position effects.
+"""Statistics of a set of judged pairs: discounted-tie score, counts, CI, position effects,
+and the controlled scores beside the raw one (`judges.length_control`,
+`judges.language_control`).
 
 Confidence interval: percentile bootstrap over pairs. The per-pair scores (1 / 0.5 / 0) of the
 valid pairs are resampled with replacement `samples` times (numpy's PCG64 seeded with `seed`),
@@ -12,13 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from judges.language_control import language_controlled
+from judges.length_control import length_controlled_score
 from judges.verdicts import Outcome, Verdict
 
 
 @dataclass(frozen=True, slots=True)
 class JudgedPair:
-    """What statistics need of one pair: its outcome, the two verdicts (None if absent), and
-    whether its responses were identical or empty."""
+    """What statistics need of one pair: its outcome, the two verdicts (None if absent),
+    whether its responses were identical or empty, their lengths in characters and whether
+    each is in the prompt's language (None where unknown)."""
 
     outcome: Outcome
     ab: Verdict | None = None
@@ -26,6 +31,10 @@ class JudgedPair:
     identical: bool = False
     empty_a: bool = False
     empty_b: bool = False
+    length_a: int | None = None
+    length_b: int | None = None
+    on_language_a: bool | None = None
+    on_language_b: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,14 @@ class Summary:
     ci_high: float | None
     order_consistency: float | None
     first_position_preference: float | None
+    length_controlled: float | None = None
+    length_controlled_ci_low: float | None = None
+    length_controlled_ci_high: float | None = None
+    language_controlled: float | None = None
+    language_controlled_ci_low: float | None = None
+    language_controlled_ci_high: float | None = None
+    off_language_a: float | None = None
+    off_language_b: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -74,9 +91,15 @@ def bootstrap_interval(
 
 
 def summarize(
-    pairs: Sequence[JudgedPair], *, samples: int = 2000, confidence: float = 0.95, seed: int = 0
+    pairs: Sequence[JudgedPair],
+    *,
+    samples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    length_samples: int | None = 1000,
 ) -> Summary:
-    """Counts, score and bootstrap CI, order consistency and first-position preference.
+    """Counts, score and bootstrap CI, order consistency and first-position preference, and
+    the controlled scores where the pairs carry what they need.
 
     - `empty_a` / `empty_b`: pairs whose A / B response is empty (judged as they are, see
       `judges.sxs`), counted so that a reader sees a model that answers nothing;
@@ -84,7 +107,12 @@ def summarize(
     - order consistency: among pairs judged in both orders with two valid verdicts, the share
       whose two verdicts pick the same response (a win or a loss rather than a tie);
     - first-position preference: among all valid verdicts, the share that chose Answer1
-      (50 means no position bias).
+      (50 means no position bias);
+    - length-controlled score (`judges.length_control`, `length_samples` bootstrap refits;
+      None skips it, it costs about a millisecond a refit) where every valid pair has its
+      lengths;
+    - language-controlled score and off-language shares (percent of pairs whose A / B
+      response is not in the prompt's language) where every pair has both language checks.
     """
     counts = {outcome: 0 for outcome in Outcome}
     for pair in pairs:
@@ -95,6 +123,7 @@ def summarize(
     consistent = sum(p.outcome is not Outcome.TIE for p in judged)
     verdicts = [v for p in pairs for v in (p.ab, p.ba) if v is not None]
     first = sum(v is Verdict.FIRST for v in verdicts)
+    controlled = _controlled_scores(pairs, samples, confidence, seed, length_samples)
     return Summary(
         pairs=len(pairs),
         wins=counts[Outcome.WIN],
@@ -109,4 +138,44 @@ def summarize(
         ci_high=interval[1] if interval else None,
         order_consistency=100.0 * consistent / len(judged) if judged else None,
         first_position_preference=100.0 * first / len(verdicts) if verdicts else None,
+        **controlled,
     )
+
+
+def _controlled_scores(
+    pairs: Sequence[JudgedPair],
+    samples: int,
+    confidence: float,
+    seed: int,
+    length_samples: int | None,
+) -> dict[str, float | None]:
+    found: dict[str, float | None] = {}
+    valid = [p for p in pairs if p.outcome.score is not None]
+    if length_samples and all(p.length_a is not None and p.length_b is not None for p in valid):
+        controlled = length_controlled_score(
+            [p.outcome.score for p in valid if p.outcome.score is not None],
+            [p.length_a or 0 for p in valid],
+            [p.length_b or 0 for p in valid],
+            samples=length_samples,
+            confidence=confidence,
+            seed=seed,
+        )
+        if controlled is not None:
+            found |= {
+                "length_controlled": controlled.score,
+                "length_controlled_ci_low": controlled.ci_low,
+                "length_controlled_ci_high": controlled.ci_high,
+            }
+    checked = [(p, p.on_language_a, p.on_language_b) for p in pairs]
+    if pairs and all(a is not None and b is not None for _, a, b in checked):
+        outcomes = [language_controlled(p.outcome, bool(a), bool(b)) for p, a, b in checked]
+        scores = [100.0 * o.score for o in outcomes if o.score is not None]
+        interval = bootstrap_interval(scores, samples=samples, confidence=confidence, seed=seed)
+        found |= {
+            "language_controlled": discounted_tie_score(outcomes),
+            "language_controlled_ci_low": interval[0] if interval else None,
+            "language_controlled_ci_high": interval[1] if interval else None,
+            "off_language_a": 100.0 * sum(not a for _, a, _ in checked) / len(pairs),
+            "off_language_b": 100.0 * sum(not b for _, _, b in checked) / len(pairs),
+        }
+    return found

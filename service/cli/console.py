@@ -24,6 +24,7 @@ from rich.table import Table
 from service.matrix.client import CellProgress, MatrixClient
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults, markdown_table, table_rows
+from service.reports.ratings import round_robin_markdown, round_robin_ratings
 
 _BORDER = 3  # a column's padding and its left border in rich's default box
 
@@ -79,20 +80,22 @@ async def run_matrix_with_progress(
         console=console,
         disable=not console.is_terminal,
     )
-    tasks: dict[tuple[str, str], TaskID] = {}
+    tasks: dict[tuple[str, str, str], TaskID] = {}
+
+    def name(row: str, baseline: str, language: str) -> str:
+        return f"{row} vs {baseline} · {language}" if recipe.all_pairs else f"{row} · {language}"
 
     def show(state: CellProgress) -> None:
-        key = (state.row, state.language)
+        key = (state.row, state.baseline, state.language)
         if key not in tasks:
-            tasks[key] = progress.add_task(
-                f"{state.row} · {state.language}", total=state.total, status=state.status
-            )
+            tasks[key] = progress.add_task(name(*key), total=state.total, status=state.status)
         progress.update(tasks[key], completed=state.done, status=state.status)
 
     def finished(cell: Cell) -> None:
         if not console.is_terminal:  # a log line per cell where no bar is drawn
             outcome = "failed" if cell.score is None else f"{cell.score:.1f}"
-            console.print(f"{cell.row} · {cell.language}: {outcome}", markup=False)
+            label = name(cell.row, cell.baseline, cell.language)
+            console.print(f"{label}: {outcome}", markup=False)
 
     try:
         with progress:
@@ -150,6 +153,10 @@ def print_table(
 def print_matrix(results: MatrixResults) -> None:
     """The matrix on stdout: tables that fit on a terminal, Markdown when piped."""
     console = Console()
+    if results.recipe.all_pairs:
+        ratings = round_robin_ratings(results)
+        console.out(round_robin_markdown(ratings), end="", highlight=False)
+        return
     if console.is_terminal:
         headers, rows = table_rows(results)
         print_table(headers, rows, title=results.recipe.title or "IF scores")
@@ -158,16 +165,29 @@ def print_matrix(results: MatrixResults) -> None:
 
 
 def print_cell(cell: Cell) -> None:
-    """One cell: score, CI, W/T/L, invalid, identical, empty and off-language counts."""
-    interval = "" if cell.ci_low is None else f"[{cell.ci_low:.1f}, {cell.ci_high:.1f}]"
+    """One cell: the raw score with its CI, the controlled scores, W/T/L, invalid, identical,
+    empty and off-language counts."""
+
+    def score(value: float | None, low: float | None, high: float | None) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.1f}" + ("" if low is None or high is None else f" [{low:.1f}, {high:.1f}]")
+
+    def share(value: float | None) -> str:
+        return "" if value is None else f"{value:.0f}%"
+
     row = [
-        "—" if cell.score is None else f"{cell.score:.1f}",
-        interval,
+        score(cell.score, cell.ci_low, cell.ci_high),
+        score(cell.length_controlled, cell.length_controlled_ci_low,
+              cell.length_controlled_ci_high),
+        score(cell.language_controlled, cell.language_controlled_ci_low,
+              cell.language_controlled_ci_high),
         f"{cell.wins} / {cell.ties} / {cell.losses}",
         str(cell.invalid),
         str(cell.identical),
         f"{cell.empty_row} / {cell.empty_baseline}",
-        "" if cell.off_language is None else f"{cell.off_language:.0f}%",
-    ]
-    headers = ["score", "95% CI", "W / T / L", "invalid", "identical", "empty", "off-language"]
+        f"{share(cell.off_language)} / {share(cell.off_language_baseline)}",
+    ]  # fmt: skip
+    headers = ["score [95% CI]", "length-controlled", "language-controlled", "W / T / L",
+               "invalid", "identical", "empty", "off-language"]  # fmt: skip
     print_table(headers, [row], title=f"{cell.row} vs {cell.baseline} · {cell.language}")

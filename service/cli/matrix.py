@@ -11,9 +11,15 @@ from rich.console import Console
 
 from service.cli.console import print_matrix, run_matrix_with_progress
 from service.cli.errors import CommandFailedError, StoppedError
-from service.cli.options import ServerOption, TokenOption, matrix_recipe
+from service.cli.options import (
+    HeatmapOption,
+    LanguagePolicyOption,
+    ServerOption,
+    TokenOption,
+    matrix_recipe,
+)
 from service.matrix.client import MatrixClient
-from service.matrix.results import MatrixResults, save_results
+from service.matrix.results import MatrixResults, ScoreKind, save_results
 from service.reports.render import render
 
 
@@ -36,20 +42,36 @@ def matrix(
     server: ServerOption = "http://127.0.0.1:8080",
     token: TokenOption = None,
     concurrency: Annotated[int, typer.Option(min=1, help="cells in flight")] = 4,
-    check_language: Annotated[
-        bool, typer.Option(help="share of responses not in the prompt's language")
-    ] = True,
+    language_policy: LanguagePolicyOption = None,
+    all_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--all-pairs",
+            help="a round robin: every row against every other row in each language, rated "
+            "by Bradley–Terry with bootstrap CIs (no baselines)",
+        ),
+    ] = False,
+    heatmaps: HeatmapOption = [ScoreKind.RAW],  # noqa: B006 (typer reads it, never mutates it)
 ) -> None:
     """An IF score matrix: each row model against each language's baseline (or against one
     --reference in every language), in that language.
 
-    Writes matrix.json (everything), matrix.csv (one line per cell), scores.csv, matrix.md,
-    ratings.md and the figures into OUT. Interrupted, it resumes when run again.
+    Writes matrix.json (everything), matrix.csv (one line per cell), scores.csv, matrix.md
+    (raw, length- and language-controlled scores), ratings.md and the figures into OUT.
+    Interrupted, it resumes when run again.
     """
-    recipe = matrix_recipe(recipe_file, rows, languages, baselines, eval_set, judge, reference)
-    client = MatrixClient(
-        server, token=token, concurrency=concurrency, check_language=check_language
+    recipe = matrix_recipe(
+        recipe_file,
+        rows,
+        languages,
+        baselines,
+        eval_set,
+        judge,
+        reference,
+        language_policy,
+        all_pairs,
     )
+    client = MatrixClient(server, token=token, concurrency=concurrency)
     console = Console(stderr=True)
     try:
         results = asyncio.run(run_matrix_with_progress(client, recipe, console))
@@ -61,7 +83,7 @@ def matrix(
             f"interrupted; {sum(not c.diagonal for c in partial)} finished cells saved in {out}; "
             "the service keeps the rest: run the same command again to resume"
         ) from None
-    written = render(results, out)
+    written = render(results, out, heatmaps)
     print_matrix(results)
     typer.echo("files: " + ", ".join(str(path) for path in written))
     missing = results.missing()

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from common.lists import comma_list
+from judges.language_control import LanguagePolicy
 from service.matrix.recipe import (
     MatrixRecipe,
     RecipeError,
@@ -15,6 +16,7 @@ from service.matrix.recipe import (
     parse_baselines,
     validate_recipe,
 )
+from service.matrix.results import ScoreKind
 
 RegistryOption = Annotated[
     Path, typer.Option("--registry", "-r", envvar="SXS_REGISTRY", help="the models.toml")
@@ -23,6 +25,22 @@ ServerOption = Annotated[
     str, typer.Option(envvar="SXS_SERVER", help="the comparison service (sxs serve)")
 ]
 TokenOption = Annotated[str | None, typer.Option(envvar="SXS_TOKEN", help="its bearer token")]
+LanguagePolicyOption = Annotated[
+    LanguagePolicy | None,
+    typer.Option(
+        help="off_language_loses: a response not in the prompt's language loses its pair in "
+        "the language-controlled score; none: no language check [default: the service's, "
+        "off_language_loses]"
+    ),
+]
+HeatmapOption = Annotated[
+    list[ScoreKind],
+    typer.Option(
+        "--heatmap",
+        help="a heatmap of this score (raw, length_controlled, language_controlled); repeat "
+        "it for several",
+    ),
+]
 
 
 def matrix_recipe(
@@ -33,6 +51,8 @@ def matrix_recipe(
     eval_set: str | None,
     judge: str | None,
     reference: str | None = None,
+    language_policy: LanguagePolicy | None = None,
+    all_pairs: bool = False,
 ) -> MatrixRecipe:
     """The recipe file, with any command-line option overriding its field (`reference`
     replaces the file's baselines)."""
@@ -45,7 +65,10 @@ def matrix_recipe(
         data["languages"] = comma_list(languages)
     if baselines:
         data["baselines"] = data.get("baselines", {}) | parse_baselines(baselines)
-    data |= {k: v for k, v in {"eval_set": eval_set, "judge": judge}.items() if v}
+    given = {"eval_set": eval_set, "judge": judge, "language_policy": language_policy}
+    data |= {k: v for k, v in given.items() if v}
+    if all_pairs:
+        data["all_pairs"] = True
     for needed, option in (("rows", "--rows"), ("languages", "--languages")):
         if not data.get(needed):
             raise RecipeError(f"{option} (or a --recipe file) is required")

@@ -8,6 +8,7 @@ or judging again what it had received.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -22,8 +23,10 @@ from generators.eval_sets import EvalSet
 from generators.registry import Registry
 from judges.backends.base import Judge
 from judges.cache import JudgmentCache
+from judges.language_control import LanguagePolicy
 from judges.pairs import Pair
 from judges.prompts import JudgeTemplate
+from judges.response_language import language_of
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import JudgedCall, PairResult, SideBySide
@@ -32,10 +35,11 @@ from service.jobs.errors import (
     NotRegisteredError,
     TooLargeRequestError,
 )
-from service.jobs.requests import ComparisonRequest
+from service.jobs.requests import ComparisonRequest, JobStatus
 from service.jobs.store import Job, JobStore
 
 SUMMARY_FIELDS = {field.name for field in fields(Summary)}
+LENGTH_BOOTSTRAP = 1000  # refits for the length-controlled score's CI
 
 
 class ComparisonItem(RecordedPair):
@@ -90,7 +94,7 @@ class Comparisons:
         self.max_items = max_items
         self.generator_client = generator_client
         self.on_item = on_item
-        self._summaries: dict[str, tuple[int, Summary]] = {}
+        self._summaries: dict[str, tuple[int, bool, Summary]] = {}
         self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
 
     def judge_name(self, requested: str | None) -> str:
@@ -222,7 +226,7 @@ class Comparisons:
             await bounded_map(todo, one, self.item_concurrency)
         finally:
             await generator.aclose()
-        return await self.summary(job.id)
+        return await self.summary(job, final=True)
 
     async def run_job(self, job: Job) -> dict[str, Any]:
         """`run` for the job manager: the summary as a plain dict."""
@@ -266,14 +270,46 @@ class Comparisons:
         older version without every field) computed from its items; None before any item."""
         if job.summary is not None and set(job.summary) == SUMMARY_FIELDS:
             return Summary(**job.summary)
-        return await self.summary(job.id) if job.done else None
+        if not job.done:
+            return None
+        return await self.summary(job, final=job.status is JobStatus.DONE)
 
-    async def summary(self, job_id: str) -> Summary:
-        """Statistics over the job's finished items (computed once per number of items)."""
-        known = self._summaries.get(job_id)
-        if known is not None and known[0] == await self.store.count_items(job_id):
-            return known[1]
-        records = await self.store.items(job_id)
-        summary = summarize([RecordedPair.model_validate(record).judged() for record in records])
-        self._summaries[job_id] = (len(records), summary)
+    async def summary(self, job: Job, *, final: bool = False) -> Summary:
+        """Statistics over the job's finished items (computed once per number of items). The
+        length-controlled score's bootstrap (about a second) is left to the `final` one, which
+        is computed in a worker thread."""
+        known = self._summaries.get(job.id)
+        count = await self.store.count_items(job.id)
+        if known is not None and (known[0], known[1]) == (count, final):
+            return known[2]
+        records = await self.store.items(job.id)
+        request = ComparisonRequest.model_validate(job.request)
+        candidates = self._candidate_languages(request)
+        summary = await asyncio.to_thread(_summary, records, request, candidates, final)
+        self._summaries[job.id] = (len(records), final, summary)
         return summary
+
+    def _candidate_languages(self, request: ComparisonRequest) -> list[str]:
+        """The languages a response may be identified as: the eval set's, or the request's."""
+        eval_set = self.eval_sets.get(request.eval_set)
+        if request.instructions is None and eval_set is not None:
+            return [*eval_set.languages, request.language]
+        return [request.language]
+
+
+def _summary(
+    records: list[dict[str, Any]], request: ComparisonRequest, candidates: list[str], final: bool
+) -> Summary:
+    pairs = []
+    for record in records:
+        recorded = RecordedPair.model_validate(record)
+        on_language: tuple[bool | None, bool | None] = (None, None)
+        if request.language_policy is not LanguagePolicy.NONE:
+            texts = (record.get("response_a"), record.get("response_b"))
+            if isinstance(texts[0], str) and isinstance(texts[1], str):
+                on_language = (
+                    language_of(texts[0], candidates) == request.language,
+                    language_of(texts[1], candidates) == request.language,
+                )
+        pairs.append(recorded.judged(*on_language))
+    return summarize(pairs, length_samples=LENGTH_BOOTSTRAP if final else None)

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.config import JsonDict
 
 from common.languages import LANGUAGE_CODE
+from judges.language_control import LanguagePolicy
 
 # Some character that is not white space, as JSON Schema (ECMAScript) and Python both read it:
 # the class lists every white-space character of either, so the two engines agree exactly.
@@ -67,6 +68,11 @@ class ComparisonRequest(Strict):
         default=None, min_length=1, description="explicit instructions instead of an eval set"
     )
     judge: str | None = None
+    language_policy: LanguagePolicy = Field(
+        default=LanguagePolicy.OFF_LANGUAGE_LOSES,
+        description="off_language_loses: a response not in `language` loses its pair in the "
+        "language-controlled score (the raw score is unchanged); none: no language check",
+    )
 
     @model_validator(mode="after")
     def _sensible(self) -> ComparisonRequest:

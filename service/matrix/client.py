@@ -21,12 +21,10 @@ from common.concurrency import bounded_map
 from common.errors import EndpointError, EndpointRejectedError, EndpointUnavailableError
 from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy
 from common.urls import shown
-from service.api.schemas import ComparisonView, ItemPage, JobStatus
+from service.api.schemas import ComparisonView, JobStatus
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.response_language import off_language_share
 from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
 
-ITEMS_PAGE = 1000
 MAX_POLL_FAILURES = 60
 
 
@@ -44,6 +42,7 @@ class CellProgress:
 
     row: str
     language: str
+    baseline: str
     status: str
     done: int
     total: int
@@ -59,7 +58,6 @@ class MatrixClient:
         token: str | None = None,
         concurrency: int = 4,
         poll_s: float = 0.5,
-        check_language: bool = True,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -68,8 +66,7 @@ class MatrixClient:
             self.base += "/v1"
         self.concurrency = concurrency
         self.poll_s = poll_s
-        self.check_language = check_language
-        self.finished: dict[tuple[str, str], Cell] = {}
+        self.finished: dict[tuple[str, str, str], Cell] = {}  # (row, baseline, language)
         self._http = OpenAIHttp(
             ClientSettings(
                 concurrency=max(8, 2 * concurrency),
@@ -123,28 +120,28 @@ class MatrixClient:
         """Every cell of the matrix; failed cells carry their error instead of a score.
         `on_progress` sees each poll, `on_cell` each finished cell once it is kept."""
         await self.check(recipe)
-        todo: list[tuple[str, str]] = []
-        for row in recipe.rows:
-            for language in recipe.languages:
-                baseline = recipe.baselines[language]
-                if row.model == baseline:
-                    self.finished[(row.model, language)] = Cell(
-                        row=row.model, language=language, baseline=baseline, diagonal=True,
-                        score=DIAGONAL_SCORE,
-                    )  # fmt: skip
-                else:
-                    todo.append((row.model, language))
+        todo: list[tuple[str, str, str]] = []
+        for row, baseline, language in recipe.comparisons():
+            if row == baseline:
+                self.finished[(row, baseline, language)] = Cell(
+                    row=row, language=language, baseline=baseline, diagonal=True,
+                    score=DIAGONAL_SCORE,
+                )  # fmt: skip
+            else:
+                todo.append((row, baseline, language))
 
-        async def one(key: tuple[str, str]) -> Cell:
-            cell = await self.cell(recipe, *key, on_progress)
+        async def one(key: tuple[str, str, str]) -> Cell:
+            row, baseline, language = key
+            cell = await self.cell(recipe, row, language, on_progress, baseline=baseline)
             self.finished[key] = cell
             if on_cell is not None:
                 on_cell(cell)
             return cell
 
         await bounded_map(todo, one, self.concurrency)
-        order = [(row.model, language) for row in recipe.rows for language in recipe.languages]
-        return MatrixResults(recipe=recipe, cells=[self.finished[key] for key in order])
+        return MatrixResults(
+            recipe=recipe, cells=[self.finished[key] for key in recipe.comparisons()]
+        )
 
     async def cell(
         self,
@@ -152,14 +149,19 @@ class MatrixClient:
         row: str,
         language: str,
         on_progress: Callable[[CellProgress], None] | None = None,
+        *,
+        baseline: str | None = None,
     ) -> Cell:
-        """One comparison: submitted (or found again), then polled to its end."""
-        baseline = recipe.baselines[language]
+        """One comparison of `row` against `baseline` (default: the language's): submitted
+        (or found again), then polled to its end."""
+        baseline = baseline or recipe.baselines[language]
         body: dict[str, Any] = {"model_a": row, "model_b": baseline, "language": language}
         if recipe.eval_set is not None:
             body["eval_set"] = recipe.eval_set
         if recipe.judge is not None:
             body["judge"] = recipe.judge
+        if recipe.language_policy is not None:
+            body["language_policy"] = recipe.language_policy.value
         try:
             view = ComparisonView.model_validate(
                 await self._http.post([f"{self.base}/comparisons"], body)
@@ -170,7 +172,7 @@ class MatrixClient:
         while True:
             if on_progress is not None:
                 done, total = view.progress.done, view.progress.total
-                on_progress(CellProgress(row, language, view.status.value, done, total))
+                on_progress(CellProgress(row, language, baseline, view.status.value, done, total))
             if view.status in FINISHED:
                 break
             await asyncio.sleep(self.poll_s)
@@ -184,21 +186,7 @@ class MatrixClient:
         if view.status is not JobStatus.DONE:
             reason = view.error or view.status.value
             return Cell(row=row, language=language, baseline=baseline, job_id=view.id, error=reason)
-        off_language = None
-        if self.check_language:
-            texts = await self.responses(view.id)
-            off_language = off_language_share(texts, language, recipe.languages)
-        return cell_of(view, row, language, baseline, off_language)
-
-    async def responses(self, job_id: str) -> list[str]:
-        """Model A's responses of a finished comparison (every page)."""
-        texts: list[str] = []
-        while True:
-            url = f"{self.base}/comparisons/{job_id}/items?offset={len(texts)}&limit={ITEMS_PAGE}"
-            page = ItemPage.model_validate(await self._http.get(url))
-            texts += [item.response_a for item in page.items]
-            if not page.items or len(texts) >= page.total:
-                return texts
+        return cell_of(view, row, language, baseline)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -208,14 +196,12 @@ class MatrixClient:
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-def cell_of(
-    view: ComparisonView, row: str, language: str, baseline: str, off_language: float | None
-) -> Cell:
+def cell_of(view: ComparisonView, row: str, language: str, baseline: str) -> Cell:
     """The cell of a finished comparison."""
     summary = view.summary
     if summary is None:
         return Cell(row=row, language=language, baseline=baseline, job_id=view.id,
-                    off_language=off_language, error="no valid judgment")  # fmt: skip
+                    error="no valid judgment")  # fmt: skip
     return Cell(
         row=row,
         language=language,
@@ -231,7 +217,14 @@ def cell_of(
         identical=summary.identical,
         empty_row=summary.empty_a,
         empty_baseline=summary.empty_b,
-        off_language=off_language,
+        off_language=summary.off_language_a,
+        off_language_baseline=summary.off_language_b,
+        length_controlled=summary.length_controlled,
+        length_controlled_ci_low=summary.length_controlled_ci_low,
+        length_controlled_ci_high=summary.length_controlled_ci_high,
+        language_controlled=summary.language_controlled,
+        language_controlled_ci_low=summary.language_controlled_ci_low,
+        language_controlled_ci_high=summary.language_controlled_ci_high,
         job_id=view.id,
         error=None if summary.score is not None else "no valid judgment",
     )

@@ -13,6 +13,9 @@ A recipe is given on the command line or as a TOML file (see `recipes/`):
     languages = ["ar", "cs", …]
     eval_set = "sample"          # optional; the service's default otherwise
     judge = "llm"                # optional
+    language_policy = "none"     # optional; default off_language_loses (judges.language_control)
+    all_pairs = true             # optional: a round robin, every row against every other row
+                                 # in each language (no baselines); Bradley–Terry with CIs
     reference = "base"           # optional: this model is every language's baseline
     [baselines]                  # language → model (not with `reference`)
     ar = "mono-ar"
@@ -35,6 +38,7 @@ from common.errors import first_problem
 from common.languages import LANGUAGE_CODE
 from common.lists import comma_list
 from common.toml_file import read_toml
+from judges.language_control import LanguagePolicy
 
 
 class RecipeError(Exception):
@@ -83,6 +87,14 @@ class MatrixRecipe(BaseModel):
     )
     eval_set: str | None = None
     judge: str | None = None
+    language_policy: LanguagePolicy | None = Field(
+        default=None, description="default: the service's (off_language_loses)"
+    )
+    all_pairs: bool = Field(
+        default=False,
+        description="a round robin: every row against every other row in each language, "
+        "rated by Bradley–Terry with bootstrap CIs; no baselines",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -103,10 +115,16 @@ class MatrixRecipe(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> MatrixRecipe:
+        if self.all_pairs and (self.baselines or self.reference):
+            raise ValueError(
+                "all_pairs compares the rows with each other: give no baselines or reference"
+            )
+        if self.all_pairs and len(self.rows) < 2:
+            raise ValueError("all_pairs needs at least two rows")
         for language in self.languages:
             if not re.fullmatch(LANGUAGE_CODE, language):
                 raise ValueError(f"{language!r} is not a language code (e.g. fi, zh)")
-            if language not in self.baselines:
+            if language not in self.baselines and not self.all_pairs:
                 raise ValueError(
                     f"language {language!r} has no baseline: add {language}=MODEL to the "
                     "baselines (the model tuned on that language)"
@@ -120,6 +138,17 @@ class MatrixRecipe(BaseModel):
     def row(self, model: str) -> RowSpec:
         """The row of `model`."""
         return next(row for row in self.rows if row.model == model)
+
+    def comparisons(self) -> list[tuple[str, str, str]]:
+        """(row, baseline, language) of every cell that needs a comparison, in table order:
+        each row against the language's baseline, or (`all_pairs`) each row against every
+        later row."""
+        if self.all_pairs:
+            models = [row.model for row in self.rows]
+            return [(a, b, language) for language in self.languages
+                    for index, a in enumerate(models) for b in models[index + 1:]]  # fmt: skip
+        return [(row.model, self.baselines[language], language)
+                for row in self.rows for language in self.languages]  # fmt: skip
 
     def models(self) -> list[str]:
         """Every model the matrix needs: rows, then baselines that are not rows."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from enum import StrEnum
 from pathlib import Path
 from statistics import fmean
 
@@ -19,6 +20,21 @@ from common.files import write_text_atomically
 from service.matrix.recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
+
+
+class ScoreKind(StrEnum):
+    """Which score a table or figure shows."""
+
+    RAW = "raw"
+    LENGTH_CONTROLLED = "length_controlled"
+    LANGUAGE_CONTROLLED = "language_controlled"
+
+
+SCORE_TITLES: dict[str, str] = {
+    "raw": "",
+    "length_controlled": "length-controlled",
+    "language_controlled": "language-controlled",
+}
 
 
 class Cell(BaseModel):
@@ -44,6 +60,19 @@ class Cell(BaseModel):
     off_language: float | None = Field(
         default=None, description="share of the row's responses not in the language, percent"
     )
+    off_language_baseline: float | None = Field(
+        default=None, description="the same share of the baseline's responses"
+    )
+    length_controlled: float | None = Field(
+        default=None, description="the score at equal response length (judges.length_control)"
+    )
+    length_controlled_ci_low: float | None = None
+    length_controlled_ci_high: float | None = None
+    language_controlled: float | None = Field(
+        default=None, description="the score when an off-language response loses its pair"
+    )
+    language_controlled_ci_low: float | None = None
+    language_controlled_ci_high: float | None = None
     job_id: str | None = None
     error: str | None = None
 
@@ -71,6 +100,26 @@ class MatrixResults(BaseModel):
         scores = [self.score(row, language) for language in languages or self.recipe.languages]
         return fmean(s for s in scores if s is not None) if None not in scores else None
 
+    def scored(self, kind: ScoreKind) -> MatrixResults:
+        """These results with `kind` as every cell's score and CI (the diagonal stays 50), so
+        tables and figures show a controlled score as they show the raw one."""
+        if kind is ScoreKind.RAW:
+            return self
+        cells = [
+            cell if cell.diagonal else cell.model_copy(update={
+                "score": getattr(cell, kind),
+                "ci_low": getattr(cell, f"{kind}_ci_low"),
+                "ci_high": getattr(cell, f"{kind}_ci_high"),
+            })
+            for cell in self.cells
+        ]  # fmt: skip
+        title = f"{self.recipe.title} ({SCORE_TITLES[kind]})"
+        return MatrixResults(recipe=self.recipe.model_copy(update={"title": title}), cells=cells)
+
+    def has(self, kind: ScoreKind) -> bool:
+        """Whether any off-diagonal cell has a `kind` score."""
+        return any(cell.score is not None for cell in self.scored(kind).cells if not cell.diagonal)
+
     def missing(self) -> list[Cell]:
         """Cells that failed (their error says why)."""
         return [cell for cell in self.cells if cell.score is None]
@@ -80,15 +129,14 @@ class MatrixResults(BaseModel):
 
 
 def save_results(results: MatrixResults, folder: Path) -> dict[str, Path]:
-    """matrix.json, matrix.csv (one line per cell) and scores.csv (rows × languages + avg)."""
-    paths = {
-        "json": folder / "matrix.json",
-        "cells": folder / "matrix.csv",
-        "scores": folder / "scores.csv",
-    }
+    """matrix.json, matrix.csv (one line per cell) and, unless it is a round robin, scores.csv
+    (rows × languages + avg)."""
+    paths = {"json": folder / "matrix.json", "cells": folder / "matrix.csv"}
     write_text_atomically(paths["json"], results.model_dump_json(indent=2))
     write_text_atomically(paths["cells"], _cells_csv(results))
-    write_text_atomically(paths["scores"], scores_csv(results))
+    if not results.recipe.all_pairs:
+        paths["scores"] = folder / "scores.csv"
+        write_text_atomically(paths["scores"], scores_csv(results))
     return paths
 
 
@@ -180,6 +228,32 @@ def markdown_table(results: MatrixResults) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pairwise_markdown(results: MatrixResults) -> str:
+    """A round robin's scores: per language, each row's score against each column's model."""
+    models = [row.model for row in results.recipe.rows]
+    parts = []
+    for language in results.recipe.languages:
+        scores: dict[tuple[str, str], float | None] = {}
+        for cell in results.cells:
+            if cell.language == language:
+                scores[(cell.row, cell.baseline)] = cell.score
+                flipped = None if cell.score is None else 100.0 - cell.score
+                scores[(cell.baseline, cell.row)] = flipped
+        lines = [f"## {language}", "", "| model | " + " | ".join(models) + " |",
+                 "|---|" + "---:|" * len(models)]  # fmt: skip
+        for row in models:
+            texts = [
+                "" if row == other else _score_text(scores.get((row, other))) for other in models
+            ]
+            lines.append(f"| {row} | " + " | ".join(texts) + " |")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _score_text(score: float | None) -> str:
+    return "—" if score is None else f"{score:.1f}"
+
+
 OFF_LANGUAGE_NOTE = 10.0  # percent of a row's responses not in the prompt's language
 
 
@@ -191,20 +265,22 @@ def caveats_markdown(results: MatrixResults) -> str:
     for cell in results.cells:
         if cell.diagonal:
             continue
-        off = cell.off_language
-        if cell.invalid or (off is not None and off >= OFF_LANGUAGE_NOTE) or cell.error:
-            off_text = "" if off is None else f"{off:.0f}%"
+        shares = (cell.off_language, cell.off_language_baseline)
+        off = any(share is not None and share >= OFF_LANGUAGE_NOTE for share in shares)
+        if cell.invalid or off or cell.error:
+            row_off, baseline_off = ("" if s is None else f"{s:.0f}%" for s in shares)
             error = (cell.error or "").replace("|", "/").replace("\n", " ")
-            cells = [cell.row, cell.language, f"{cell.invalid} of {cell.pairs}", off_text, error]
-            lines.append("| " + " | ".join(cells) + " |")
+            texts = [cell.row, cell.language, f"{cell.invalid} of {cell.pairs}", row_off,
+                     baseline_off, error]  # fmt: skip
+            lines.append("| " + " | ".join(texts) + " |")
     if not lines:
         return ""
     header = [
         f"Cells to read with care (invalid verdicts, or {OFF_LANGUAGE_NOTE:.0f}% or more of "
-        "the row's responses not in the prompt's language, or an error):",
+        "the row's or the baseline's responses not in the prompt's language, or an error):",
         "",
-        "| row | language | invalid | off-language | error |",
-        "|---|---|---:|---:|---|",
+        "| row | language | invalid | row off-language | baseline off-language | error |",
+        "|---|---|---:|---:|---:|---|",
     ]
     return "\n".join(header + lines) + "\n"
 

@@ -1,29 +1,57 @@
 """Bradley–Terry ratings of every model of a matrix, per language, from the same results.
 
-Each judged item of a cell is a comparison between the row model and the language's
-baseline: a win counts as one win of the row, a loss as one of the baseline, a tie as half a
-win each. choix takes whole comparisons, so every count is doubled: a win or a loss is
-entered twice, a tie once each way (the maximum-likelihood estimate is unchanged by doubling;
-`alpha` acts on the doubled counts). With two models, the rating is then
-ln((wins + ties/2) / (losses + ties/2)) up to the regularisation. Strengths are fitted by
+Each judged item of a cell is a comparison between the row model and the cell's baseline (the
+language's, or in a round robin the other row): a win counts as one win of the row, a loss as
+one of the baseline, a tie as half a win each. choix takes whole comparisons, so every count is
+doubled: a win or a loss is entered twice, a tie once each way (the maximum-likelihood estimate
+is unchanged by doubling; `alpha` acts on the doubled counts). With two models, the rating is
+then ln((wins + ties/2) / (losses + ties/2)) up to the regularisation. Strengths are fitted by
 choix's I-LSR (`ilsr_pairwise`) with a small ridge (`alpha`) so a model that never lost still
-gets a finite rating; ratings are the fitted log-strengths, shifted so the baseline is 0, on
-the Elo scale (400 / ln 10 per unit).
+gets a finite rating; ratings are the fitted log-strengths, shifted so the baseline is 0, on the
+Elo scale (400 / ln 10 per unit).
+
+A round robin (`all_pairs`) has no baseline: its ratings are centred on the models' mean, and
+each has a percentile-bootstrap 95% CI: every cell's items are resampled (its win / tie / loss
+counts drawn again, multinomially, from their own shares), the model refitted, `samples` times.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from service.matrix.results import MatrixResults
+from service.matrix.results import Cell, MatrixResults
 
 ELO_PER_UNIT = 400 / math.log(10)
 
 
-def bradley_terry(results: MatrixResults, alpha: float = 0.01) -> dict[str, dict[str, float]]:
-    """language → model → rating (Elo points, the baseline at 0) for languages with data."""
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A model's rating (Elo points) with its bootstrap 95% CI."""
+
+    rating: float
+    ci_low: float
+    ci_high: float
+
+
+def fitted_strengths(
+    models: Sequence[str], counts: Sequence[tuple[str, str, int, int, int]], alpha: float
+) -> list[float]:
+    """Log-strengths of `models` from (row, opponent, wins, ties, losses) counts (ties half a
+    win each way, every count doubled for choix; see the module)."""
     import choix
 
+    index = {model: position for position, model in enumerate(models)}
+    comparisons: list[tuple[int, int]] = []
+    for row, opponent, wins, ties, losses in counts:
+        comparisons += [(index[row], index[opponent])] * (2 * wins + ties)
+        comparisons += [(index[opponent], index[row])] * (2 * losses + ties)
+    return [float(value) for value in choix.ilsr_pairwise(len(models), comparisons, alpha=alpha)]
+
+
+def bradley_terry(results: MatrixResults, alpha: float = 0.01) -> dict[str, dict[str, float]]:
+    """language → model → rating (Elo points, the baseline at 0) for languages with data."""
     ratings: dict[str, dict[str, float]] = {}
     for language in results.recipe.languages:
         baseline = results.recipe.baselines[language]
@@ -35,19 +63,65 @@ def bradley_terry(results: MatrixResults, alpha: float = 0.01) -> dict[str, dict
         if not cells:
             continue
         models = [baseline, *(cell.row for cell in cells)]
-        index = {model: position for position, model in enumerate(models)}
-        comparisons: list[tuple[int, int]] = []
-        for cell in cells:
-            row, base = index[cell.row], index[baseline]
-            comparisons += [(row, base)] * (2 * cell.wins + cell.ties)
-            comparisons += [(base, row)] * (2 * cell.losses + cell.ties)
-        strengths = choix.ilsr_pairwise(len(models), comparisons, alpha=alpha)
-        zero = float(strengths[index[baseline]])
+        strengths = fitted_strengths(models, [_counts(cell) for cell in cells], alpha)
         ratings[language] = {
-            model: ELO_PER_UNIT * (float(strengths[position]) - zero)
-            for model, position in index.items()
+            model: ELO_PER_UNIT * (strength - strengths[0])
+            for model, strength in zip(models, strengths, strict=True)
         }
     return ratings
+
+
+def round_robin_ratings(
+    results: MatrixResults, *, alpha: float = 0.01, samples: int = 500, seed: int = 0
+) -> dict[str, dict[str, Rating]]:
+    """language → model → rating with its bootstrap CI (Elo points, the models' mean at 0),
+    for a round robin's languages with data; best first."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    models = [row.model for row in results.recipe.rows]
+    ratings: dict[str, dict[str, Rating]] = {}
+    for language in results.recipe.languages:
+        cells = [c for c in results.cells if c.language == language and c.score is not None]
+        if not cells:
+            continue
+        counts = [_counts(cell) for cell in cells]
+        point = _centred(fitted_strengths(models, counts, alpha))
+        draws = []
+        for _ in range(samples):
+            resampled = []
+            for row, opponent, wins, ties, losses in counts:
+                total = wins + ties + losses
+                drawn = rng.multinomial(total, [wins / total, ties / total, losses / total])
+                resampled.append((row, opponent, int(drawn[0]), int(drawn[1]), int(drawn[2])))
+            draws.append(_centred(fitted_strengths(models, resampled, alpha)))
+        low, high = np.quantile(np.array(draws), [0.025, 0.975], axis=0)
+        found = {
+            model: Rating(point[i], float(low[i]), float(high[i])) for i, model in enumerate(models)
+        }
+        ratings[language] = dict(sorted(found.items(), key=lambda item: -item[1].rating))
+    return ratings
+
+
+def round_robin_markdown(ratings: dict[str, dict[str, Rating]]) -> str:
+    """A table per language: rank, model, rating and its 95% CI."""
+    parts = []
+    for language, per_model in ratings.items():
+        lines = [f"## {language}", "", "| rank | model | rating | 95% CI |", "|---:|---|---:|---|"]
+        for rank, (model, rating) in enumerate(per_model.items(), start=1):
+            interval = f"[{rating.ci_low:+.0f}, {rating.ci_high:+.0f}]"
+            lines.append(f"| {rank} | {model} | {rating.rating:+.0f} | {interval} |")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _counts(cell: Cell) -> tuple[str, str, int, int, int]:
+    return cell.row, cell.baseline, cell.wins, cell.ties, cell.losses
+
+
+def _centred(strengths: list[float]) -> list[float]:
+    mean = sum(strengths) / len(strengths)
+    return [ELO_PER_UNIT * (strength - mean) for strength in strengths]
 
 
 def ratings_markdown(ratings: dict[str, dict[str, float]]) -> str:

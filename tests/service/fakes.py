@@ -22,11 +22,34 @@ JUDGE = "http://judge.test/v1"
 FAST = RetryPolicy(max_attempts=3, backoff_initial_s=0.0, backoff_max_s=0.0)
 
 
+ENGLISH_TEXT = "The three primary colours are red, yellow and blue, as every painter knows well."
+SPANISH_TEXT = (
+    "Los tres colores primarios son el rojo, el amarillo y el azul, como sabe todo pintor."
+)
+
+
+QUALITY = ["q1", "q2", "q3", "q4"]
+
+
+def wanders(instruction: str) -> bool:
+    """Whether 'wanderer' answers this instruction in English."""
+    return len(instruction) % 3 == 0
+
+
 def answer(model: str, instruction: str) -> str:
     """What each fake model says: 'good' explains, 'bad' mumbles a length that varies, 'mute'
-    answers an empty text ('null', whose server sends a null content, says nothing at all)."""
+    answers an empty text ('null', whose server sends a null content, says nothing at all);
+    'spanish' answers in Spanish at a length that varies, 'wanderer' answers in English where
+    `wanders`, else in Spanish."""
     if model == "mute":
         return ""
+    if model in QUALITY:  # q1 < q2 < q3 < q4 in length, more often than not
+        spread = hashlib.sha256(f"{model}|{instruction}".encode()).digest()[0] % 30
+        return "x" * (10 * QUALITY.index(model) + spread + 1)
+    if model == "spanish":
+        return SPANISH_TEXT[: 40 + len(instruction)]
+    if model == "wanderer":
+        return ENGLISH_TEXT if wanders(instruction) else SPANISH_TEXT[:70]
     if model == "good":
         return f"Answer: {instruction}"
     if model == "bad":
@@ -107,7 +130,8 @@ class Backends:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if request.method == "GET":  # /v1/models: what the fake generator serves
-            served = ["base", "good", "bad", "mute", "null"] if host == "gen.test" else []
+            served = ["base", "good", "bad", "mute", "null", "spanish", "wanderer"]
+            served = served if host == "gen.test" else []
             return httpx.Response(200, json={"object": "list", "data": [{"id": m} for m in served]})
         body = json.loads(request.content)
         if host == "gen.test" and body.get("logprobs"):
@@ -136,7 +160,8 @@ def write_registry(folder: Path) -> Path:
     path.write_text(
         f'base_model = "tiny"\nendpoints = ["{GENERATOR}"]\n'
         '[adapters]\ngood = "adapters/good"\nbad = "adapters/bad"\n'
-        'mute = "adapters/mute"\nnull = "adapters/null"\n',
+        'mute = "adapters/mute"\nnull = "adapters/null"\n'
+        'spanish = "adapters/spanish"\nwanderer = "adapters/wanderer"\n',
         encoding="utf-8",
     )
     return path

@@ -40,6 +40,8 @@ def test_auth_off_and_the_registry_views(client: TestClient) -> None:
         ("bad", True),
         ("mute", True),
         ("null", True),
+        ("spanish", True),
+        ("wanderer", True),
     ]
     (sample,) = client.get("/v1/eval-sets").json()
     assert sample == {
@@ -84,7 +86,8 @@ def test_judging_given_responses(client: TestClient, backends: Backends) -> None
             404,
             "unknown_model",
             "model_a",
-            "model 'fr' is not in the registry (known: base, good, bad, mute, null)",
+            "model 'fr' is not in the registry (known: base, good, bad, mute, null, spanish, "
+            "wanderer)",
         ),
         (
             REQUEST | {"language": "sw"},

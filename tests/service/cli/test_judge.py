@@ -164,7 +164,7 @@ def test_bad_settings_name_the_option(tmp_path: Path) -> None:
     code, output = run("-b", "gpt")
     assert code == 2 and "'gpt' is not one of" in output
     code, output = run("-b", "openai", "--model", "m")
-    assert code == 2 and "error: backend openai: --base-url: Field required" in output
+    assert code == 2 and "base_url is required (or base_urls" in output
     code, output = run("-b", "openai", "--model", "m", "--base-url", "ftp://x")
     assert code == 2 and "--base-url" in output and "not an http(s) URL" in output
     code, output = run("-b", "replay")
@@ -254,13 +254,26 @@ def test_judging_over_real_http_survives_a_failing_server(tmp_path: Path) -> Non
 
 
 def test_agreement_command(tmp_path: Path) -> None:
-    first = write_pairs(tmp_path / "a.jsonl", [{"id": 1, "label": "1"}, {"id": 2, "label": "tie"}])
+    first = write_pairs(
+        tmp_path / "a.jsonl",
+        [{"id": 1, "label": "1", "language": "es"}, {"id": 2, "label": "tie", "language": "fi"}],
+    )
     second = write_pairs(tmp_path / "b.jsonl", [{"id": 1, "label": "1"}, {"id": 2, "label": "2"}])
     result = runner.invoke(app, ["agreement", str(first), str(second)])
     assert result.exit_code == 0
-    assert result.output.startswith("agreement 75.0%  n=2")
-    as_json = runner.invoke(app, ["agreement", str(first), str(second), "--json"])
-    assert json.loads(as_json.output)["agreement"] == 75.0
+    lines = result.output.splitlines()
+    assert lines[0].startswith("agreement 75.0% [50.0, 100.0]  n=2")
+    assert lines[1:] == ["  es: 100.0% [100.0, 100.0]  n=1", "  fi: 50.0% [50.0, 50.0]  n=1"]
+    as_json = json.loads(
+        runner.invoke(app, ["agreement", str(first), str(second), "--json"]).output
+    )
+    assert as_json["agreement"] == 75.0
+    assert as_json["by_language"]["fi"] == {
+        "percent": 50.0,
+        "ci_low": 50.0,
+        "ci_high": 50.0,
+        "n": 1,
+    }
 
 
 def test_judge_results_feed_agreement_and_replay(tmp_path: Path) -> None:
@@ -289,4 +302,4 @@ def test_judge_results_feed_agreement_and_replay(tmp_path: Path) -> None:
     assert again["score"] == original["score"]
     assert again["judge"].startswith("replay|")
     self_agreement = runner.invoke(app, ["agreement", str(judged), str(tmp_path / "again.jsonl")])
-    assert self_agreement.output.startswith("agreement 100.0%  n=14")
+    assert self_agreement.output.startswith("agreement 100.0% [100.0, 100.0]  n=14")

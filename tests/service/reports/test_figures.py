@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from judges.response_language import language_of, off_language_share
 from service.cli import app
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.response_language import language_of, off_language_share
 from service.matrix.results import Cell, MatrixResults, load_results, save_results
 from service.reports.figures import sweep_series
 from service.reports.ratings import ELO_PER_UNIT, bradley_terry
@@ -192,7 +192,10 @@ def test_matrix_md_names_the_cells_to_read_with_care(tmp_path: Path) -> None:
     text = (tmp_path / "matrix.md").read_text("utf-8")
     notes = text.split("Cells to read with care", 1)[1].splitlines()
     rows = [line for line in notes if line.startswith("| bi-")]
-    assert rows == ["| bi-en-es | fi | 3 of 12 |  |  |", "| bi-en-fi | zh | 0 of 0 | 25% |  |"]
+    assert rows == [
+        "| bi-en-es | fi | 3 of 12 |  |  |  |",
+        "| bi-en-fi | zh | 0 of 0 | 25% |  |  |",
+    ]
     clean = fixed_results()
     render(clean, tmp_path / "clean")
     assert "read with care" not in (tmp_path / "clean" / "matrix.md").read_text("utf-8")

@@ -1,0 +1,100 @@
+"""Length- and language-controlled scores, through the real side-by-side protocol with a
+scripted judge, in a Latin and a non-Latin script."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from judges.backends.base import JudgeCall
+from judges.language_control import language_controlled
+from judges.length_control import length_controlled_score
+from judges.pairs import Pair
+from judges.results import judged_pair
+from judges.statistics import Summary, summarize
+from judges.sxs import SideBySide
+from judges.verdicts import Outcome
+from tests.judges.scripted import ScriptedJudge, longer_wins
+
+# One unit of content in each script: a Spanish word and its space, or one Chinese character.
+# The same content is about six times longer in characters in Spanish.
+UNITS = {"es": "hola ", "zh": "好"}
+GOOD = "✓"  # marks the better response, for a judge that reads quality
+
+
+def synthetic_pairs(script: str, n: int = 200, good_a: float = 0.5, seed: int = 1) -> list[Pair]:
+    """A's responses are longer than B's most of the time (40–400 units against 20–250), and
+    which one is better (marked GOOD) is drawn independently of length."""
+    rng = random.Random(seed)
+    unit = UNITS[script]
+    pairs = []
+    for index in range(n):
+        a, b = unit * rng.randint(40, 400), unit * rng.randint(20, 250)
+        if rng.random() < good_a:
+            a = GOOD + a
+        else:
+            b = GOOD + b
+        pairs.append(Pair(id=str(index), instruction="q", response_a=a, response_b=b))
+    return pairs
+
+
+def better_wins(call: JudgeCall) -> str:
+    """Prefers the marked response, whatever the lengths."""
+    return "1" if call.first.startswith(GOOD) else "2"
+
+
+def judged(pairs: list[Pair], script: object) -> Summary:
+    judge = ScriptedJudge(script)  # type: ignore[arg-type]
+    results = asyncio.run(SideBySide(judge).run(pairs))
+    return summarize([judged_pair(result) for result in results], length_samples=1000)
+
+
+def within(value: float | None, low: float | None, high: float | None) -> bool:
+    assert value is not None and low is not None and high is not None
+    return low <= value <= high
+
+
+@pytest.mark.parametrize("script", ["es", "zh"])
+def test_a_judge_that_prefers_length_moves_the_raw_score_but_not_the_controlled_one(
+    script: str,
+) -> None:
+    summary = judged(synthetic_pairs(script), longer_wins)
+    assert summary.score is not None and summary.score > 70  # A is longer in ~80% of pairs
+    assert summary.ci_low is not None and summary.ci_low > 60
+    assert within(50.0, summary.length_controlled_ci_low, summary.length_controlled_ci_high)
+    assert summary.length_controlled is not None and abs(summary.length_controlled - 50) < 12
+
+
+@pytest.mark.parametrize("script", ["es", "zh"])
+def test_when_the_judge_ignores_length_both_scores_agree(script: str) -> None:
+    summary = judged(synthetic_pairs(script, good_a=0.7), better_wins)
+    assert summary.score is not None and 60 < summary.score < 80
+    assert within(
+        summary.score, summary.length_controlled_ci_low, summary.length_controlled_ci_high
+    )
+    assert within(summary.length_controlled, summary.ci_low, summary.ci_high)
+
+
+def test_the_length_unit_is_fair_across_scripts() -> None:
+    """The same contents in Spanish and Chinese (six times fewer characters) give the same
+    length-controlled score."""
+    spanish = judged(synthetic_pairs("es", good_a=0.6, seed=3), longer_wins)
+    chinese = judged(synthetic_pairs("zh", good_a=0.6, seed=3), longer_wins)
+    assert spanish.length_controlled == pytest.approx(chinese.length_controlled, abs=1.0)
+
+
+def test_length_control_needs_pairs_and_varied_lengths() -> None:
+    assert length_controlled_score([1.0] * 4, [10] * 4, [5] * 4) is None
+    assert length_controlled_score([1.0, 0.0] * 5, [10] * 10, [5] * 10) is None  # one ratio
+    with pytest.raises(ValueError, match="one outcome and two lengths"):
+        length_controlled_score([1.0], [1, 2], [1])
+
+
+def test_language_policy_outcomes() -> None:
+    assert language_controlled(Outcome.WIN, False, True) is Outcome.LOSS
+    assert language_controlled(Outcome.LOSS, True, False) is Outcome.WIN
+    assert language_controlled(Outcome.TIE, False, False) is Outcome.TIE
+    assert language_controlled(Outcome.TIE, True, True) is Outcome.TIE
+    assert language_controlled(Outcome.INVALID, False, True) is Outcome.INVALID

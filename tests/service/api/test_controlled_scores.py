@@ -1,0 +1,54 @@
+"""The controlled scores of a comparison through the real app: a generator that answers some
+items in English changes the language-controlled score exactly as the policy says; the
+length-controlled score is reported beside the raw one; a policy that does not exist is a 422."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.service.comparison_api import SPANISH, wait
+from tests.service.fakes import expected_outcome, wanders
+
+POINTS = {"win": 1.0, "tie": 0.5, "loss": 0.0}
+
+
+def test_an_off_language_response_loses_its_pair(client: TestClient) -> None:
+    request = {"model_a": "wanderer", "model_b": "spanish", "language": "es"}
+    job = client.post("/v1/comparisons", json=request).json()
+    summary = wait(client, job["id"], {"done"})["summary"]
+
+    raw = [expected_outcome(text, "wanderer", "spanish") for text in SPANISH]
+    by_policy = zip(SPANISH, raw, strict=True)
+    controlled = ["loss" if wanders(text) else outcome for text, outcome in by_policy]
+    wandered = sum(wanders(text) for text in SPANISH)
+    assert 0 < wandered < len(SPANISH) and "win" in raw  # the policy has something to change
+    assert summary["score"] == pytest.approx(100 * sum(POINTS[o] for o in raw) / len(raw))
+    assert summary["language_controlled"] == pytest.approx(
+        100 * sum(POINTS[o] for o in controlled) / len(controlled)
+    )
+    assert summary["language_controlled"] < summary["score"]
+    assert summary["off_language_a"] == pytest.approx(100 * wandered / len(SPANISH))
+    assert summary["off_language_b"] == 0
+    low, high = summary["language_controlled_ci_low"], summary["language_controlled_ci_high"]
+    assert low <= summary["language_controlled"] <= high
+    # the length-controlled score is computed when the job ends, with its CI
+    assert summary["length_controlled_ci_low"] <= summary["length_controlled"]
+    assert summary["length_controlled"] <= summary["length_controlled_ci_high"]
+
+
+def test_no_language_check_when_the_policy_is_none(client: TestClient) -> None:
+    request = {"model_a": "wanderer", "model_b": "spanish", "language": "es"}
+    job = client.post("/v1/comparisons", json=request | {"language_policy": "none"}).json()
+    summary = wait(client, job["id"], {"done"})["summary"]
+    assert summary["language_controlled"] is None and summary["off_language_a"] is None
+    assert summary["score"] is not None
+
+
+def test_a_policy_that_does_not_exist_is_refused(client: TestClient) -> None:
+    request = {"model_a": "good", "model_b": "bad", "language": "es", "language_policy": "strict"}
+    answer = client.post("/v1/comparisons", json=request)
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "language_policy"
+    assert "off_language_loses" in error["message"] and "none" in error["message"]
