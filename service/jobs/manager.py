@@ -138,9 +138,22 @@ class JobManager:
                     await asyncio.sleep(min(elsewhere, self.lease_s) + 0.05)
                     continue
                 async with self._slots:
-                    if await self.store.take(job_id, self.owner, self.lease_s):
+                    if await self._take(job_id):
                         await self._execute(job)
                         return
+
+    async def _take(self, job_id: str) -> bool:
+        """Take the job's lease. The take runs off the loop and lands even when this task is
+        cancelled meanwhile (a service stopped right after a submission): it is then seen
+        through and undone, so no lease outlives the task that took it."""
+        taking = asyncio.ensure_future(self.store.take(job_id, self.owner, self.lease_s))
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:
+            (taken,) = await asyncio.gather(taking, return_exceptions=True)
+            if taken is True:
+                await self._release(job_id)
+            raise
 
     async def _execute(self, job: Job) -> None:
         """Run a job this process holds, renewing its lease meanwhile; write how it ended."""

@@ -1,14 +1,17 @@
-"""The job store's lease: one owner at a time, taken over only once it lapses, and no end
-written by a process that is no longer the owner."""
+"""The job store's lease: one owner at a time, taken over only once it lapses, no end written
+by a process that is no longer the owner, and none left behind by a process that stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+from service.jobs.manager import COMPARISON, JobManager
+from service.jobs.metrics import Metrics
 from service.jobs.requests import JobStatus
-from service.jobs.store import JobStore
+from service.jobs.store import Job, JobStore
 
 REQUEST = {"model_a": "good", "model_b": "bad", "language": "es"}
 
@@ -85,5 +88,41 @@ def test_a_store_written_before_leases_gains_their_columns(tmp_path: Path) -> No
         store = JobStore(tmp_path / "sxs.db")
         assert [job.id for job in await store.unfinished()] == ["old"]
         assert await store.take("old", "A", lease_s=30)
+
+    asyncio.run(scenario())
+
+
+class SlowlyAnsweredTake(JobStore):
+    """A store whose take lands at once but whose answer comes back late (as one run off the
+    loop does while its task is being cancelled)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.landed = asyncio.Event()
+
+    async def take(self, job_id: str, owner: str, lease_s: float) -> bool:
+        taken = await super().take(job_id, owner, lease_s)
+        self.landed.set()
+        await asyncio.sleep(0.5)
+        return taken
+
+
+def test_a_service_stopped_while_it_takes_a_job_leaves_no_lease_behind(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SlowlyAnsweredTake(tmp_path / "sxs.db")
+        ran: list[str] = []
+
+        async def runner(job: Job) -> dict[str, Any]:
+            ran.append(job.id)
+            return {}
+
+        manager = JobManager(store, {COMPARISON: runner}, Metrics(), parallel=1, lease_s=600)
+        job_id, _ = await manager.submit(REQUEST, "llm", "", 3)
+        await asyncio.wait_for(store.landed.wait(), timeout=10)
+        await manager.shutdown()  # the take landed; its answer had not come back
+        job = await store.get(job_id)
+        assert job is not None and job.status is JobStatus.RUNNING
+        assert job.owner is None and job.lease_until is None  # the next process takes it at once
+        assert ran == []
 
     asyncio.run(scenario())
