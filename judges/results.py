@@ -1,4 +1,5 @@
-"""Per-pair results as JSONL records, written by `sxs judge` and read back by the replay judge."""
+"""Per-pair results as JSON records: lines of `sxs judge`'s results files (read back by the
+replay judge) and the stored items of a comparison, by one judge or by a panel."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from judges.panel import PanelResult, majority
 from judges.statistics import JudgedPair
 from judges.sxs import JudgedCall, PairResult
 from judges.verdicts import Outcome, Verdict
@@ -41,10 +43,26 @@ class RecordedCall(BaseModel):
     cached: bool = False
 
 
+class RecordedVote(BaseModel):
+    """One panel judge's outcome for a pair and its two calls (None for identical responses)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    outcome: Outcome
+    ab: RecordedCall | None = None
+    ba: RecordedCall | None = None
+
+
+def _verdict(call: RecordedCall | None) -> Verdict | None:
+    return call.verdict if call is not None else None
+
+
 class RecordedPair(BaseModel):
     """One line of a results file, or one stored item of a comparison (fields beyond these
-    are ignored on reading). Records written before `empty_*` / `length_*` existed get them
-    from their responses where they carry them."""
+    are ignored on reading). A panel's pair has no `ab` / `ba` of its own: its `panel` holds
+    every judge's vote, and its verdicts are their majority (`judges.panel`). Records written
+    before `empty_*` / `length_*` existed get them from their responses where they carry
+    them."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -57,6 +75,7 @@ class RecordedPair(BaseModel):
     length_b: int | None = None
     ab: RecordedCall | None = None
     ba: RecordedCall | None = None
+    panel: dict[str, RecordedVote] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -73,10 +92,17 @@ class RecordedPair(BaseModel):
         self, on_language_a: bool | None = None, on_language_b: bool | None = None
     ) -> JudgedPair:
         """What statistics need of this record (with the language checks, when made)."""
+        ab, ba, votes = _verdict(self.ab), _verdict(self.ba), None
+        if self.panel is not None:
+            votes = {judge: JudgedPair(vote.outcome, _verdict(vote.ab), _verdict(vote.ba),
+                                       identical=self.identical)
+                     for judge, vote in self.panel.items()}  # fmt: skip
+            ab = majority(vote.ab for vote in votes.values())
+            ba = majority(vote.ba for vote in votes.values())
         return JudgedPair(
             outcome=self.outcome,
-            ab=self.ab.verdict if self.ab is not None else None,
-            ba=self.ba.verdict if self.ba is not None else None,
+            ab=ab,
+            ba=ba,
             identical=self.identical,
             empty_a=self.empty_a,
             empty_b=self.empty_b,
@@ -84,6 +110,7 @@ class RecordedPair(BaseModel):
             length_b=self.length_b,
             on_language_a=on_language_a,
             on_language_b=on_language_b,
+            votes=votes,
         )
 
 
@@ -101,9 +128,17 @@ def _call_record(call: JudgedCall | None) -> dict[str, Any] | None:
     }
 
 
-def result_record(result: PairResult) -> dict[str, Any]:
-    """The JSON-ready record of one pair's result."""
+def result_record(result: PairResult | PanelResult) -> dict[str, Any]:
+    """The JSON-ready record of one pair's result, by one judge or by a panel."""
     label = label_of(result.outcome)
+    if isinstance(result, PanelResult):
+        calls: dict[str, Any] = {"ab": None, "ba": None, "panel": {
+            judge: {"outcome": vote.outcome.value, "ab": _call_record(vote.ab),
+                    "ba": _call_record(vote.ba)}
+            for judge, vote in result.votes.items()
+        }}  # fmt: skip
+    else:
+        calls = {"ab": _call_record(result.ab), "ba": _call_record(result.ba)}
     return {
         "id": result.pair.id,
         "language": result.pair.language,
@@ -115,11 +150,9 @@ def result_record(result: PairResult) -> dict[str, Any]:
         "empty_b": result.pair.empty_b,
         "length_a": len(result.pair.response_a),
         "length_b": len(result.pair.response_b),
-        "ab": _call_record(result.ab),
-        "ba": _call_record(result.ba),
-    }
+    } | calls
 
 
-def judged_pair(result: PairResult) -> JudgedPair:
+def judged_pair(result: PairResult | PanelResult) -> JudgedPair:
     """What statistics need of a result."""
     return RecordedPair.model_validate(result_record(result)).judged()

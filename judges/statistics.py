@@ -1,6 +1,7 @@
 """Statistics of a set of judged pairs: discounted-tie score, counts, CI, position effects,
-and the controlled scores beside the raw one (`judges.length_control`,
-`judges.language_control`).
+the controlled scores beside the raw one (`judges.length_control`,
+`judges.language_control`) and, for a panel of judges (`judges.panel`), every judge's own
+statistics and their agreement (`judges.kappas`).
 
 Confidence interval: percentile bootstrap over pairs. The per-pair scores (1 / 0.5 / 0) of the
 valid pairs are resampled with replacement `samples` times (numpy's PCG64 seeded with `seed`),
@@ -10,10 +11,11 @@ means (linear interpolation). Invalid pairs are excluded before resampling.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from judges.kappas import JudgeKappa, PanelKappa, cohen_kappas, fleiss
 from judges.language_control import language_controlled
 from judges.length_control import length_controlled_score
 from judges.verdicts import Outcome, Verdict
@@ -22,8 +24,9 @@ from judges.verdicts import Outcome, Verdict
 @dataclass(frozen=True, slots=True)
 class JudgedPair:
     """What statistics need of one pair: its outcome, the two verdicts (None if absent),
-    whether its responses were identical or empty, their lengths in characters and whether
-    each is in the prompt's language (None where unknown)."""
+    whether its responses were identical or empty, their lengths in characters, whether
+    each is in the prompt's language (None where unknown) and, for a panel, what each judge
+    gave (by name; `ab` and `ba` are then the panel's majority verdicts)."""
 
     outcome: Outcome
     ab: Verdict | None = None
@@ -35,6 +38,34 @@ class JudgedPair:
     length_b: int | None = None
     on_language_a: bool | None = None
     on_language_b: bool | None = None
+    votes: Mapping[str, JudgedPair] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeScore:
+    """One panel judge's own statistics over the panel's pairs, as if it had judged alone."""
+
+    judge: str
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    wins: int
+    ties: int
+    losses: int
+    invalid: int
+    order_consistency: float | None
+    first_position_preference: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PanelSummary:
+    """A panel's judges, the orders where they gave no majority (each makes its pair
+    invalid) and their agreement: Cohen's kappa for every two judges, Fleiss' for all."""
+
+    judges: list[JudgeScore]
+    orders_without_majority: int
+    cohen_kappa: list[JudgeKappa]
+    fleiss_kappa: PanelKappa
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +93,7 @@ class Summary:
     language_controlled_ci_high: float | None = None
     off_language_a: float | None = None
     off_language_b: float | None = None
+    panel: PanelSummary | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -112,7 +144,8 @@ def summarize(
       None skips it, it costs about a millisecond a refit) where every valid pair has its
       lengths;
     - language-controlled score and off-language shares (percent of pairs whose A / B
-      response is not in the prompt's language) where every pair has both language checks.
+      response is not in the prompt's language) where every pair has both language checks;
+    - for a panel (pairs with `votes`), every judge's own statistics and the kappas.
     """
     counts = {outcome: 0 for outcome in Outcome}
     for pair in pairs:
@@ -139,6 +172,32 @@ def summarize(
         order_consistency=100.0 * consistent / len(judged) if judged else None,
         first_position_preference=100.0 * first / len(verdicts) if verdicts else None,
         **controlled,
+        panel=_panel(pairs, samples, confidence, seed) if pairs and pairs[0].votes else None,
+    )
+
+
+def _panel(pairs: Sequence[JudgedPair], samples: int, confidence: float, seed: int) -> PanelSummary:
+    judges = list(pairs[0].votes or {})
+    if any(list(pair.votes or {}) != judges for pair in pairs):
+        raise ValueError("every pair of a panel needs a vote of the same judges")
+    votes = {judge: [(pair.votes or {})[judge] for pair in pairs] for judge in judges}
+    scores = []
+    for judge, own in votes.items():
+        alone = summarize(own, samples=samples, confidence=confidence, seed=seed,
+                          length_samples=None)  # fmt: skip
+        scores.append(JudgeScore(
+            judge, alone.score, alone.ci_low, alone.ci_high, alone.wins, alone.ties,
+            alone.losses, alone.invalid, alone.order_consistency, alone.first_position_preference,
+        ))  # fmt: skip
+    judged = [index for index, pair in enumerate(pairs) if not pair.identical]
+    outcomes = {judge: [own[index].outcome for index in judged] for judge, own in votes.items()}
+    return PanelSummary(
+        judges=scores,
+        orders_without_majority=sum(
+            (pairs[index].ab is None) + (pairs[index].ba is None) for index in judged
+        ),
+        cohen_kappa=cohen_kappas(outcomes),
+        fleiss_kappa=fleiss(outcomes),
     )
 
 

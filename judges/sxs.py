@@ -55,6 +55,11 @@ class PairResult:
         """Whether the pair was a tie by identity, with no judge call."""
         return self.ab is None
 
+    @property
+    def calls(self) -> list[JudgedCall]:
+        """The judge calls made (or taken from the cache) for the pair."""
+        return [call for call in (self.ab, self.ba) if call is not None]
+
 
 @dataclass(slots=True)
 class RunCounts:

@@ -75,7 +75,7 @@ async def submit(
 
     The same request again returns the same job (200); a failed or cancelled one is resumed.
     """
-    judge = service.comparisons.judge_name(body.judge)
+    judge = " + ".join(service.comparisons.judge_names(body))  # a panel's: "a + b + c"
     items = service.comparisons.items(body)
     version = service.template.hash + service.comparisons.content_digest(body)
     request = body.model_dump(mode="json")

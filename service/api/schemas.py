@@ -36,6 +36,7 @@ __all__ = [
     "McqSetView",
     "ModelView",
     "Progress",
+    "VoteView",
 ]
 
 
@@ -121,6 +122,14 @@ class McqSetView(BaseModel):
     languages: list[str]
 
 
+class VoteView(BaseModel):
+    """One panel judge's outcome for A and its two calls."""
+
+    outcome: str
+    ab: CallView | None
+    ba: CallView | None
+
+
 class ItemView(BaseModel):
     item_id: str
     instruction: str
@@ -128,8 +137,11 @@ class ItemView(BaseModel):
     response_b: str
     outcome: str
     score: float | None
-    ab: CallView | None
+    ab: CallView | None = Field(description="null for identical responses, and for a panel")
     ba: CallView | None
+    panel: dict[str, VoteView] | None = Field(
+        default=None, description="a panel's votes by judge; the outcome is their majority's"
+    )
 
 
 class ItemPage(BaseModel):

@@ -14,6 +14,7 @@ from service.api.schemas import (
     ItemView,
     JobStatus,
     Progress,
+    VoteView,
 )
 from service.jobs.comparisons import ComparisonItem
 from service.jobs.store import Job
@@ -43,7 +44,12 @@ def item_view(item: ComparisonItem) -> ItemView:
         score=item.score,
         ab=call_view(item.ab),
         ba=call_view(item.ba),
-    )
+        panel=None if item.panel is None else {
+            judge: VoteView(outcome=vote.outcome.value, ab=call_view(vote.ab),
+                            ba=call_view(vote.ba))
+            for judge, vote in item.panel.items()
+        },
+    )  # fmt: skip
 
 
 async def comparison_view(service: Service, job: Job) -> ComparisonView:
@@ -51,10 +57,12 @@ async def comparison_view(service: Service, job: Job) -> ComparisonView:
     summary = await service.comparisons.summary_of(job)
     warning = None
     if job.status is JobStatus.DONE and summary is not None and summary.score is None:
+        who = "the judge answered neither '1' nor '2'"
+        if summary.panel is not None:
+            who = "the panel's judges gave no majority verdict in some order"
         warning = (
-            f"no valid verdict: the judge answered neither '1' nor '2' for any of the "
-            f"{summary.invalid} judged pairs, so there is no score; read its raw outputs in "
-            "/items and check the judge and its template"
+            f"no valid verdict: {who} for any of the {summary.invalid} judged pairs, so there "
+            "is no score; read the raw outputs in /items and check the judges and the template"
         )
     return ComparisonView(
         id=job.id,

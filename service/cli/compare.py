@@ -10,7 +10,13 @@ from rich.console import Console
 
 from service.cli.console import print_cell, run_matrix_with_progress
 from service.cli.errors import CommandFailedError, StoppedError
-from service.cli.options import LanguagePolicyOption, ServerOption, TokenOption
+from service.cli.options import (
+    JudgeOption,
+    LanguagePolicyOption,
+    ServerOption,
+    TokenOption,
+    judge_fields,
+)
 from service.matrix.client import MatrixClient
 from service.matrix.recipe import validate_recipe
 
@@ -20,7 +26,7 @@ def compare(
     model_b: Annotated[str, typer.Argument(help="the baseline it is scored against")],
     language: Annotated[str, typer.Option("--language", "-l", help="the language compared in")],
     eval_set: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
-    judge: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
+    judge: JudgeOption = None,
     language_policy: LanguagePolicyOption = None,
     server: ServerOption = "http://127.0.0.1:8080",
     token: TokenOption = None,
@@ -31,9 +37,8 @@ def compare(
         "languages": [language],
         "baselines": {language: model_b},
         "eval_set": eval_set,
-        "judge": judge,
         "language_policy": language_policy,
-    }
+    } | judge_fields(judge)
     recipe = validate_recipe(cell_recipe, "the arguments")
     client = MatrixClient(server, token=token, concurrency=1)
     try:

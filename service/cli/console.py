@@ -24,6 +24,7 @@ from rich.table import Table
 from service.matrix.client import CellProgress, MatrixClient
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults, markdown_table, table_rows
+from service.reports.panels import JUDGE_HEADERS, agreement_lines, judge_rows, score_with_ci
 from service.reports.ratings import round_robin_markdown, round_robin_ratings
 
 _BORDER = 3  # a column's padding and its left border in rich's default box
@@ -166,12 +167,8 @@ def print_matrix(results: MatrixResults) -> None:
 
 def print_cell(cell: Cell) -> None:
     """One cell: the raw score with its CI, the controlled scores, W/T/L, invalid, identical,
-    empty and off-language counts."""
-
-    def score(value: float | None, low: float | None, high: float | None) -> str:
-        if value is None:
-            return "—"
-        return f"{value:.1f}" + ("" if low is None or high is None else f" [{low:.1f}, {high:.1f}]")
+    empty and off-language counts; for a panel, each judge's own statistics and the kappas."""
+    score = score_with_ci
 
     def share(value: float | None) -> str:
         return "" if value is None else f"{value:.0f}%"
@@ -191,3 +188,8 @@ def print_cell(cell: Cell) -> None:
     headers = ["score [95% CI]", "length-controlled", "language-controlled", "W / T / L",
                "invalid", "identical", "empty", "off-language"]  # fmt: skip
     print_table(headers, [row], title=f"{cell.row} vs {cell.baseline} · {cell.language}")
+    if cell.panel is not None:
+        print_table(JUDGE_HEADERS, judge_rows(cell.panel), title="the panel's judges")
+        console = Console()
+        for line in agreement_lines(cell.panel):
+            console.print(line, markup=False, highlight=False)

@@ -13,6 +13,7 @@ from service.cli.console import print_matrix, run_matrix_with_progress
 from service.cli.errors import CommandFailedError, StoppedError
 from service.cli.options import (
     HeatmapOption,
+    JudgeOption,
     LanguagePolicyOption,
     ServerOption,
     TokenOption,
@@ -38,7 +39,7 @@ def matrix(
         typer.Option(help="one baseline for every language (e.g. the un-tuned base model)"),
     ] = None,
     eval_set: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
-    judge: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
+    judge: JudgeOption = None,
     server: ServerOption = "http://127.0.0.1:8080",
     token: TokenOption = None,
     concurrency: Annotated[int, typer.Option(min=1, help="cells in flight")] = 4,

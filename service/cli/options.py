@@ -33,6 +33,14 @@ LanguagePolicyOption = Annotated[
         "off_language_loses]"
     ),
 ]
+JudgeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--judge",
+        help="a configured judge [default: the service's]; repeat it for a panel, whose "
+        "majority decides each order",
+    ),
+]
 HeatmapOption = Annotated[
     list[ScoreKind],
     typer.Option(
@@ -49,7 +57,7 @@ def matrix_recipe(
     languages: str | None,
     baselines: str | None,
     eval_set: str | None,
-    judge: str | None,
+    judges: list[str] | None,
     reference: str | None = None,
     language_policy: LanguagePolicy | None = None,
     all_pairs: bool = False,
@@ -65,8 +73,11 @@ def matrix_recipe(
         data["languages"] = comma_list(languages)
     if baselines:
         data["baselines"] = data.get("baselines", {}) | parse_baselines(baselines)
-    given = {"eval_set": eval_set, "judge": judge, "language_policy": language_policy}
+    given = {"eval_set": eval_set, "language_policy": language_policy}
     data |= {k: v for k, v in given.items() if v}
+    if judges:
+        data = {k: v for k, v in data.items() if k not in ("judge", "judges")}
+        data |= judge_fields(judges)
     if all_pairs:
         data["all_pairs"] = True
     for needed, option in (("rows", "--rows"), ("languages", "--languages")):
@@ -74,3 +85,11 @@ def matrix_recipe(
             raise RecipeError(f"{option} (or a --recipe file) is required")
     data.setdefault("baselines", {})
     return validate_recipe(data, str(recipe_file or "the options"))
+
+
+def judge_fields(judges: list[str] | None) -> dict[str, str | list[str]]:
+    """The recipe's judge fields for `--judge` given `judges` times: none, one judge, or a
+    panel."""
+    if not judges:
+        return {}
+    return {"judge": judges[0]} if len(judges) == 1 else {"judges": judges}

@@ -9,9 +9,11 @@ or judging again what it had received.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from common.concurrency import bounded_map
 from common.openai_http import ClientSettings
@@ -25,6 +27,7 @@ from judges.backends.base import Judge
 from judges.cache import JudgmentCache
 from judges.language_control import LanguagePolicy
 from judges.pairs import Pair
+from judges.panel import PanelResult, panel_result
 from judges.prompts import JudgeTemplate
 from judges.response_language import language_of
 from judges.results import RecordedPair, result_record
@@ -39,7 +42,9 @@ from service.jobs.requests import ComparisonRequest, JobStatus
 from service.jobs.store import Job, JobStore
 
 SUMMARY_FIELDS = {field.name for field in fields(Summary)}
+STORED_SUMMARY = TypeAdapter(Summary)  # a stored summary's nested panel comes back typed
 LENGTH_BOOTSTRAP = 1000  # refits for the length-controlled score's CI
+OnLanguage = tuple[bool | None, bool | None]  # whether response A / B is in the language
 
 
 class ComparisonItem(RecordedPair):
@@ -79,7 +84,7 @@ class Comparisons:
         item_concurrency: int,
         max_items: int,
         generator_client: ClientSettings,
-        on_item: Callable[[PairResult], None] | None = None,
+        on_item: Callable[[PairResult | PanelResult], None] | None = None,
     ) -> None:
         self.registry = registry
         self.eval_sets = eval_sets
@@ -95,17 +100,25 @@ class Comparisons:
         self.generator_client = generator_client
         self.on_item = on_item
         self._summaries: dict[str, tuple[int, bool, Summary]] = {}
+        self._on_language: dict[str, dict[str, OnLanguage]] = {}  # by job, by item: once each
         self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
 
-    def judge_name(self, requested: str | None) -> str:
+    def judge_name(self, requested: str | None, field: str = "judge") -> str:
         """The judge a request asks for (the default when none), checked."""
         name = requested or self.default_judge
         if name not in self.judges:
             known = ", ".join(self.judges)
             raise NotRegisteredError(
-                "unknown_judge", f"judge {name!r} is not configured ({known})", "judge"
+                "unknown_judge", f"judge {name!r} is not configured ({known})", field
             )
         return name
+
+    def judge_names(self, request: ComparisonRequest, judge: str | None = None) -> list[str]:
+        """The judges of a request, checked: its panel, or its one judge (`judge` where the
+        job has resolved it already, else the request's or the default)."""
+        if request.judges is not None:
+            return [self.judge_name(name, "judges") for name in request.judges]
+        return [self.judge_name(judge or request.judge)]
 
     def content_digest(self, request: ComparisonRequest) -> str:
         """What the request's instructions are, beyond its fields: the eval set's digest."""
@@ -178,7 +191,7 @@ class Comparisons:
     async def run(self, job: Job) -> Summary:
         """Finish every item the job does not have yet; the summary of all its items."""
         request = ComparisonRequest.model_validate(job.request)
-        judge = self.judges[self.judge_name(job.judge)]
+        names = self.judge_names(request, job.judge)
         done = await self.store.done_ids(job.id)
         todo = [item for item in self.items(request) if item.id not in done]
         generator = Generator(
@@ -187,15 +200,18 @@ class Comparisons:
             client=self.generator_client.but(concurrency=2 * self.item_concurrency),
             read_back=True,  # another process may generate the same response: one is kept
         )
-        sxs = SideBySide(
-            judge,
-            template=self.template,
-            cache=self.judgment_cache,
-            parse_attempts=self.parse_attempts,
-            concurrency=1,
-            flush_every=1,
-            flights=self._flights,
-        )
+        panel = {
+            name: SideBySide(
+                self.judges[name],
+                template=self.template,
+                cache=self.judgment_cache,
+                parse_attempts=self.parse_attempts,
+                concurrency=1,
+                flush_every=1,
+                flights=self._flights,
+            )
+            for name in names
+        }
 
         async def one(item: Item) -> None:
             a, b = await generator.generate(
@@ -212,7 +228,10 @@ class Comparisons:
                 language=request.language,
                 reference=item.reference,
             )
-            (result,) = await sxs.run([pair])
+            results = await asyncio.gather(*(sxs.run([pair]) for sxs in panel.values()))
+            result: PairResult | PanelResult = results[0][0]
+            if len(panel) > 1:
+                result = panel_result({name: r for name, (r,) in zip(panel, results, strict=True)})
             record = result_record(result) | {
                 "instruction": item.text,
                 "response_a": a.text,
@@ -269,15 +288,15 @@ class Comparisons:
         """The job's summary: the one stored at its end, or (while it runs, or when stored by an
         older version without every field) computed from its items; None before any item."""
         if job.summary is not None and set(job.summary) == SUMMARY_FIELDS:
-            return Summary(**job.summary)
+            return STORED_SUMMARY.validate_python(job.summary)
         if not job.done:
             return None
         return await self.summary(job, final=job.status is JobStatus.DONE)
 
     async def summary(self, job: Job, *, final: bool = False) -> Summary:
-        """Statistics over the job's finished items (computed once per number of items). The
-        length-controlled score's bootstrap (about a second) is left to the `final` one, which
-        is computed in a worker thread."""
+        """Statistics over the job's finished items, in a worker thread: computed once per
+        number of items, each item's language identified once. The length-controlled score's
+        bootstrap (about a second) is left to the `final` one."""
         known = self._summaries.get(job.id)
         count = await self.store.count_items(job.id)
         if known is not None and (known[0], known[1]) == (count, final):
@@ -285,7 +304,13 @@ class Comparisons:
         records = await self.store.items(job.id)
         request = ComparisonRequest.model_validate(job.request)
         candidates = self._candidate_languages(request)
-        summary = await asyncio.to_thread(_summary, records, request, candidates, final)
+        checked = self._on_language.setdefault(job.id, {})
+        summary, new = await asyncio.to_thread(
+            _summary, records, request, candidates, final, checked
+        )
+        checked.update(new)
+        if final:
+            self._on_language.pop(job.id, None)
         self._summaries[job.id] = (len(records), final, summary)
         return summary
 
@@ -298,18 +323,33 @@ class Comparisons:
 
 
 def _summary(
-    records: list[dict[str, Any]], request: ComparisonRequest, candidates: list[str], final: bool
-) -> Summary:
-    pairs = []
+    records: list[dict[str, Any]],
+    request: ComparisonRequest,
+    candidates: list[str],
+    final: bool,
+    checked: Mapping[str, OnLanguage],
+) -> tuple[Summary, dict[str, OnLanguage]]:
+    """The summary, and the language checks made for items not in `checked` (by item id)."""
+    pairs, new = [], {}
     for record in records:
         recorded = RecordedPair.model_validate(record)
-        on_language: tuple[bool | None, bool | None] = (None, None)
-        if request.language_policy is not LanguagePolicy.NONE:
-            texts = (record.get("response_a"), record.get("response_b"))
-            if isinstance(texts[0], str) and isinstance(texts[1], str):
-                on_language = (
-                    language_of(texts[0], candidates) == request.language,
-                    language_of(texts[1], candidates) == request.language,
-                )
+        on_language = checked.get(recorded.id)
+        if on_language is None:
+            on_language = new[recorded.id] = _on_language(record, request, candidates)
         pairs.append(recorded.judged(*on_language))
-    return summarize(pairs, length_samples=LENGTH_BOOTSTRAP if final else None)
+    return summarize(pairs, length_samples=LENGTH_BOOTSTRAP if final else None), new
+
+
+def _on_language(
+    record: dict[str, Any], request: ComparisonRequest, candidates: list[str]
+) -> OnLanguage:
+    """Whether each response is in the request's language; unknown without a policy."""
+    texts = (record.get("response_a"), record.get("response_b"))
+    if request.language_policy is LanguagePolicy.NONE:
+        return None, None
+    if not isinstance(texts[0], str) or not isinstance(texts[1], str):
+        return None, None
+    return (
+        language_of(texts[0], candidates) == request.language,
+        language_of(texts[1], candidates) == request.language,
+    )

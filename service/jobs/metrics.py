@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from judges.panel import PanelResult
 from judges.sxs import PairResult
 
 
@@ -37,10 +38,10 @@ class Metrics:
             "sxs_judgment_cache_hits", "judge replies read from the store", registry=self.registry
         )
 
-    def item_done(self, result: PairResult) -> None:
-        """Count a finished item and its cached judge replies."""
+    def item_done(self, result: PairResult | PanelResult) -> None:
+        """Count a finished item and its cached judge replies (every panel judge's)."""
         self.items.inc()
-        self.cache_hits.inc(sum(1 for call in (result.ab, result.ba) if call and call.cached))
+        self.cache_hits.inc(sum(call.cached for call in result.calls))
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

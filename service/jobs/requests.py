@@ -30,6 +30,33 @@ def _not_blank(text: str) -> str:
 # the schema says what the validator checks
 Text = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK})]
 UNIQUE: JsonDict = {"uniqueItems": True}
+MAX_PANEL = 16
+
+
+def _panel(judges: list[str]) -> list[str]:
+    if len(judges) < 2:
+        raise ValueError("a panel needs at least two judges; name a single judge with `judge`")
+    repeated = next((judge for judge in judges if judges.count(judge) > 1), None)
+    if repeated is not None:
+        raise ValueError(f"names judge {repeated!r} twice; each judge votes once")
+    return judges
+
+
+Panel = Annotated[
+    list[Annotated[str, Field(min_length=1)]],
+    AfterValidator(_panel),
+    Field(max_length=MAX_PANEL, json_schema_extra={"minItems": 2, "uniqueItems": True}),
+]
+
+
+def _not_both(first: str, second: str, kinds: tuple[str, str]) -> JsonDict:
+    """A schema clause: `first` and `second` are not both given (null counts as absent)."""
+    return {
+        "not": {
+            "required": [first, second],
+            "properties": {first: {"type": kinds[0]}, second: {"type": kinds[1]}},
+        }
+    }
 
 
 class Strict(BaseModel):
@@ -49,11 +76,11 @@ class ComparisonRequest(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={  # item_ids and instructions, not both
-            "not": {
-                "required": ["item_ids", "instructions"],
-                "properties": {"item_ids": {"type": "array"}, "instructions": {"type": "array"}},
-            }
+        json_schema_extra={
+            "allOf": [
+                _not_both("item_ids", "instructions", ("array", "array")),
+                _not_both("judge", "judges", ("string", "array")),
+            ]
         },
     )
 
@@ -67,7 +94,13 @@ class ComparisonRequest(Strict):
     instructions: list[InstructionIn] | None = Field(
         default=None, min_length=1, description="explicit instructions instead of an eval set"
     )
-    judge: str | None = None
+    judge: str | None = Field(default=None, description="a configured judge; default: theirs")
+    judges: Panel | None = Field(
+        default=None,
+        description="a panel of configured judges instead of one: each order's verdict is the "
+        "majority of their valid verdicts, and an order without one makes its pair invalid "
+        "(never a tie); the summary has each judge's own score and their kappas",
+    )
     language_policy: LanguagePolicy = Field(
         default=LanguagePolicy.OFF_LANGUAGE_LOSES,
         description="off_language_loses: a response not in `language` loses its pair in the "
@@ -78,6 +111,8 @@ class ComparisonRequest(Strict):
     def _sensible(self) -> ComparisonRequest:
         if self.item_ids is not None and self.instructions is not None:
             raise ValueError("give item_ids (a subset of the eval set) or instructions, not both")
+        if self.judge is not None and self.judges is not None:
+            raise ValueError("give judge (one judge) or judges (a panel), not both")
         return self
 
 

@@ -78,7 +78,7 @@ class MatrixClient:
         )
 
     async def check(self, recipe: MatrixRecipe) -> None:
-        """Every model, the eval set with every language, and the judge exist on the server."""
+        """Every model, the eval set with every language, and the judges exist on the server."""
         try:
             models = {entry["name"] for entry in await self._http.get(f"{self.base}/models")}
             sets = {entry["id"]: entry for entry in await self._http.get(f"{self.base}/eval-sets")}
@@ -107,9 +107,10 @@ class MatrixClient:
                 f"{', '.join(sets[name]['languages'])})"
             )
         judges = health.get("judges", {})
-        if recipe.judge is not None and recipe.judge not in judges:
-            raise MatrixInputError(f"judge {recipe.judge!r} is unknown to the service (it has: "
-                              f"{', '.join(sorted(judges))})")  # fmt: skip
+        for judge in recipe.judges or ([recipe.judge] if recipe.judge else []):
+            if judge not in judges:
+                raise MatrixInputError(f"judge {judge!r} is unknown to the service (it has: "
+                                  f"{', '.join(sorted(judges))})")  # fmt: skip
 
     async def run(
         self,
@@ -160,6 +161,8 @@ class MatrixClient:
             body["eval_set"] = recipe.eval_set
         if recipe.judge is not None:
             body["judge"] = recipe.judge
+        if recipe.judges is not None:
+            body["judges"] = recipe.judges
         if recipe.language_policy is not None:
             body["language_policy"] = recipe.language_policy.value
         try:
@@ -225,6 +228,7 @@ def cell_of(view: ComparisonView, row: str, language: str, baseline: str) -> Cel
         language_controlled=summary.language_controlled,
         language_controlled_ci_low=summary.language_controlled_ci_low,
         language_controlled_ci_high=summary.language_controlled_ci_high,
+        panel=summary.panel,
         job_id=view.id,
         error=None if summary.score is not None else "no valid judgment",
     )

@@ -12,7 +12,7 @@ A recipe is given on the command line or as a TOML file (see `recipes/`):
     title = "§3.1 monolingual 12 × 12"
     languages = ["ar", "cs", …]
     eval_set = "sample"          # optional; the service's default otherwise
-    judge = "llm"                # optional
+    judge = "llm"                # optional; or a panel: judges = ["llm", "other", "third"]
     language_policy = "none"     # optional; default off_language_loses (judges.language_control)
     all_pairs = true             # optional: a round robin, every row against every other row
                                  # in each language (no baselines); Bradley–Terry with CIs
@@ -39,6 +39,7 @@ from common.languages import LANGUAGE_CODE
 from common.lists import comma_list
 from common.toml_file import read_toml
 from judges.language_control import LanguagePolicy
+from service.jobs.requests import Panel
 
 
 class RecipeError(Exception):
@@ -87,6 +88,9 @@ class MatrixRecipe(BaseModel):
     )
     eval_set: str | None = None
     judge: str | None = None
+    judges: Panel | None = Field(
+        default=None, description="a panel of judges instead of one (judges.panel)"
+    )
     language_policy: LanguagePolicy | None = Field(
         default=None, description="default: the service's (off_language_loses)"
     )
@@ -119,6 +123,8 @@ class MatrixRecipe(BaseModel):
             raise ValueError(
                 "all_pairs compares the rows with each other: give no baselines or reference"
             )
+        if self.judge is not None and self.judges is not None:
+            raise ValueError("give judge (one judge) or judges (a panel), not both")
         if self.all_pairs and len(self.rows) < 2:
             raise ValueError("all_pairs needs at least two rows")
         for language in self.languages:

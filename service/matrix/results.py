@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import InputFileError
 from common.files import write_text_atomically
+from judges.statistics import PanelSummary
 from service.matrix.recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
+NOT_IN_CSV = {"panel"}  # nested: matrix.json and matrix.md show it
 
 
 class ScoreKind(StrEnum):
@@ -73,6 +75,9 @@ class Cell(BaseModel):
     )
     language_controlled_ci_low: float | None = None
     language_controlled_ci_high: float | None = None
+    panel: PanelSummary | None = Field(
+        default=None, description="a panel's judges and their kappas (matrix.json only)"
+    )
     job_id: str | None = None
     error: str | None = None
 
@@ -295,9 +300,10 @@ def _cell_text(cell: Cell | None) -> str:
 
 def _cells_csv(results: MatrixResults) -> str:
     buffer = io.StringIO()
-    fields = list(Cell.model_fields)
+    fields = [name for name in Cell.model_fields if name not in NOT_IN_CSV]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for cell in results.cells:
-        writer.writerow({k: "" if v is None else v for k, v in cell.model_dump().items()})
+        values = cell.model_dump(exclude=NOT_IN_CSV)
+        writer.writerow({k: "" if v is None else v for k, v in values.items()})
     return buffer.getvalue()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from service.matrix.results import Cell, MatrixResults
 
@@ -75,17 +76,32 @@ def round_robin_ratings(
     results: MatrixResults, *, alpha: float = 0.01, samples: int = 500, seed: int = 0
 ) -> dict[str, dict[str, Rating]]:
     """language → model → rating with its bootstrap CI (Elo points, the models' mean at 0),
-    for a round robin's languages with data; best first."""
+    for a round robin's languages with data; best first. Fitted once per set of counts (the
+    files and the terminal show the same fit)."""
+    models = tuple(row.model for row in results.recipe.rows)
+    by_language = tuple(
+        (language, tuple(_counts(c) for c in results.cells
+                         if c.language == language and c.score is not None))
+        for language in results.recipe.languages
+    )  # fmt: skip
+    return _fitted_round_robin(models, by_language, alpha, samples, seed)
+
+
+@lru_cache(maxsize=4)
+def _fitted_round_robin(
+    models: tuple[str, ...],
+    by_language: tuple[tuple[str, tuple[tuple[str, str, int, int, int], ...]], ...],
+    alpha: float,
+    samples: int,
+    seed: int,
+) -> dict[str, dict[str, Rating]]:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    models = [row.model for row in results.recipe.rows]
     ratings: dict[str, dict[str, Rating]] = {}
-    for language in results.recipe.languages:
-        cells = [c for c in results.cells if c.language == language and c.score is not None]
-        if not cells:
+    for language, counts in by_language:
+        if not counts:
             continue
-        counts = [_counts(cell) for cell in cells]
         point = _centred(fitted_strengths(models, counts, alpha))
         draws = []
         for _ in range(samples):

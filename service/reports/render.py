@@ -16,6 +16,7 @@ from service.matrix.results import (
     save_results,
 )
 from service.reports.figures import bilingual, heatmap, sweep
+from service.reports.panels import panel_markdown
 from service.reports.ratings import (
     bradley_terry,
     ratings_markdown,
@@ -43,7 +44,7 @@ def render(
     if results.recipe.all_pairs:
         return render_round_robin(results, out)
     paths = list(save_results(results, out).values())
-    caveats = caveats_markdown(results)
+    caveats, panels = caveats_markdown(results), panel_markdown(results)
     controlled = [
         f"\n## {SCORE_TITLES[kind].capitalize()} scores\n\n{CONTROLLED_NOTES[kind]}\n\n"
         + markdown_table(results.scored(kind))
@@ -54,7 +55,8 @@ def render(
         out / "matrix.md",
         f"# {results.recipe.title}\n\n{markdown_table(results)}"
         + (f"\n{caveats}" if caveats else "")
-        + "".join(controlled),
+        + "".join(controlled)
+        + (f"\n{panels}" if panels else ""),
     )
     paths.append(out / "matrix.md")
     ratings = (

@@ -15,7 +15,7 @@ import httpx
 from common.openai_http import RetryPolicy
 from judges.backends.openai import OpenAIJudgeConfig
 from service.settings import SAMPLE_EVAL_SET, SAMPLE_MCQ_SET, ServiceSettings
-from tests.openai_stub import is_judge_prompt, openai_response, prefer_longer
+from tests.openai_stub import Policy, is_judge_prompt, openai_response, prefer_longer
 
 GENERATOR = "http://gen.test/v1"
 JUDGE = "http://judge.test/v1"
@@ -93,6 +93,8 @@ class Backends:
         self.generations: Counter[tuple[str, str]] = Counter()
         self.judgments: Counter[str] = Counter()
         self.mcq: Counter[tuple[str, str]] = Counter()
+        self.judge_calls: Counter[str] = Counter()  # by the judge's model name
+        self.judge_policies: dict[str, Policy] = {}  # a judge model's own policy
         self.down: set[str] = set()
         self.fail_every = 0
         self.delay_s = 0.0
@@ -150,9 +152,11 @@ class Backends:
         if not is_judge_prompt(body["prompt"]):  # a health probe: one token of anything
             return httpx.Response(200, json=openai_response(body, lambda _: "1"))
         self.judgments[body["prompt"]] += 1
+        self.judge_calls[body["model"]] += 1
         if host == "mumble.test":  # a judge that never gives a verdict
             return httpx.Response(200, json=openai_response(body, lambda _: "Both are fine."))
-        return httpx.Response(200, json=openai_response(body, prefer_longer))
+        policy = self.judge_policies.get(body["model"], prefer_longer)
+        return httpx.Response(200, json=openai_response(body, policy))
 
 
 def write_registry(folder: Path) -> Path:

@@ -21,11 +21,29 @@ def test_blank_means_the_same_to_the_schema_and_the_validator() -> None:
     assert schema["$defs"]["InstructionIn"]["properties"]["text"]["pattern"] == NOT_BLANK
 
 
-def test_item_ids_and_instructions_together_are_outside_the_schema() -> None:
+@pytest.mark.parametrize(
+    ("fields", "given"),
+    [
+        (["item_ids", "instructions"], {"item_ids": ["1"],
+                                        "instructions": [{"id": "1", "text": "Hi."}]}),
+        (["judge", "judges"], {"judge": "a", "judges": ["b", "c"]}),
+    ],
+)  # fmt: skip
+def test_two_fields_given_together_are_outside_the_schema(
+    fields: list[str], given: dict[str, object]
+) -> None:
     schema = ComparisonRequest.model_json_schema()
-    assert schema["not"]["required"] == ["item_ids", "instructions"]
+    excluded = [clause["not"]["required"] for clause in schema["allOf"]]
+    assert fields in excluded
     with pytest.raises(ValidationError, match="not both"):
-        ComparisonRequest.model_validate(
-            {"model_a": "a", "model_b": "b", "language": "es", "item_ids": ["1"],
-             "instructions": [{"id": "1", "text": "Hi."}]}
-        )  # fmt: skip
+        ComparisonRequest.model_validate({"model_a": "a", "model_b": "b", "language": "es"} | given)
+
+
+def test_a_panel_says_in_the_schema_what_its_validator_checks() -> None:
+    panel = ComparisonRequest.model_json_schema()["properties"]["judges"]["anyOf"][0]
+    assert (panel["minItems"], panel["uniqueItems"], panel["maxItems"]) == (2, True, 16)
+    base = {"model_a": "a", "model_b": "b", "language": "es"}
+    for judges, message in ((["a"], "at least two"), (["a", "b", "a"], "twice"),
+                            ([f"j{i}" for i in range(17)], "at most 16")):  # fmt: skip
+        with pytest.raises(ValidationError, match=message):
+            ComparisonRequest.model_validate(base | {"judges": judges})
