@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,17 @@ def write_registry(folder: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def scripted_judges(models: Iterable[str]) -> dict[str, OpenAIJudgeConfig]:
+    """A judge named after each model on the fake judge endpoint, asked once per call (its
+    verdicts follow `Backends.judge_policies[model]`)."""
+    return {
+        model: OpenAIJudgeConfig(
+            base_url=JUDGE, model=model, max_attempts=1, backoff_initial_s=0, backoff_max_s=0
+        )
+        for model in models
+    }
 
 
 def settings(folder: Path, **overrides: Any) -> ServiceSettings:

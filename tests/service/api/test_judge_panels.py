@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
-from tests.openai_stub import answers_in, is_judge_prompt
+from tests.openai_stub import Policy, answers_in, is_judge_prompt
 from tests.service.comparison_api import wait
-from tests.service.fakes import JUDGE, Backends, answer, settings
+from tests.service.fakes import Backends, answer, scripted_judges, settings
 
 # Six instructions; model A ('good') answers "Answer: …", model B ('bad') mumbles m's.
 TEXTS = ["Name a fruit.", "Name a river.", "Name a planet.", "Name a metal.", "Name a bird.",
@@ -57,7 +56,7 @@ COHEN = [("j1", "j2", 7 / 11, 4), ("j1", "j3", -1 / 14, 5), ("j2", "j3", 0.0, 4)
 FLEISS = (0.2, 4)
 
 
-def scripted(model: str) -> object:
+def scripted(model: str) -> Policy:
     def policy(prompt: str) -> str:
         if not is_judge_prompt(prompt):
             return "1"
@@ -78,18 +77,13 @@ def scripted(model: str) -> object:
 @pytest.fixture
 def backends() -> Backends:
     backends = Backends()
-    backends.judge_policies = {model: scripted(model) for model in SCRIPTS}  # type: ignore[misc]
+    backends.judge_policies = {model: scripted(model) for model in SCRIPTS}
     return backends
 
 
 @pytest.fixture
 def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
-    judges = {
-        name: OpenAIJudgeConfig(
-            base_url=JUDGE, model=name, max_attempts=1, backoff_initial_s=0, backoff_max_s=0
-        )
-        for name in SCRIPTS
-    }
+    judges = scripted_judges(SCRIPTS)
     app = create_app(settings(tmp_path, judges=judges, default_judge="j1"), backends.transport())
     with TestClient(app) as client:
         yield client

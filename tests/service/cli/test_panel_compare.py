@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
 from service.background import serving_in_background
 from service.cli import app
 from tests.openai_stub import answers_in, is_judge_prompt, prefer_longer
 from tests.service.comparison_api import SPANISH, expected_score
-from tests.service.fakes import JUDGE, Backends, settings
+from tests.service.fakes import Backends, scripted_judges, settings
 
 
 def prefer_shorter(prompt: str) -> str:
@@ -39,12 +38,7 @@ def backends() -> Backends:
 
 @pytest.fixture
 def server(tmp_path: Path, backends: Backends) -> Iterator[str]:
-    judges = {
-        name: OpenAIJudgeConfig(
-            base_url=JUDGE, model=name, max_attempts=1, backoff_initial_s=0, backoff_max_s=0
-        )
-        for name in POLICIES
-    }
+    judges = scripted_judges(POLICIES)
     service = create_app(
         settings(tmp_path, judges=judges, default_judge="longer"), backends.transport()
     )
