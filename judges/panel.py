@@ -30,13 +30,11 @@ def majority(verdicts: Iterable[Verdict | None]) -> Verdict | None:
 
 @dataclass(frozen=True, slots=True)
 class PanelResult:
-    """The panel's outcome for A of one pair, its majority verdict per order (None where no
-    majority, or for identical responses) and every judge's own result, by judge name."""
+    """The panel's outcome for A of one pair and every judge's own result, by judge name
+    (the majority verdicts are derived from them where needed, `judges.results`)."""
 
     pair: Pair
     outcome: Outcome
-    ab: Verdict | None
-    ba: Verdict | None
     votes: Mapping[str, PairResult]
 
     @property
@@ -56,7 +54,7 @@ def panel_result(votes: Mapping[str, PairResult]) -> PanelResult:
         raise ValueError("a panel needs at least two judges")
     pair = next(iter(votes.values())).pair
     if pair.identical:
-        return PanelResult(pair, Outcome.TIE, None, None, votes)
+        return PanelResult(pair, Outcome.TIE, votes)
     ab = majority(vote.ab.verdict if vote.ab is not None else None for vote in votes.values())
     ba = majority(vote.ba.verdict if vote.ba is not None else None for vote in votes.values())
-    return PanelResult(pair, outcome_of(ab, ba), ab, ba, votes)
+    return PanelResult(pair, outcome_of(ab, ba), votes)

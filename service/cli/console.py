@@ -168,17 +168,16 @@ def print_matrix(results: MatrixResults) -> None:
 def print_cell(cell: Cell) -> None:
     """One cell: the raw score with its CI, the controlled scores, W/T/L, invalid, identical,
     empty and off-language counts; for a panel, each judge's own statistics and the kappas."""
-    score = score_with_ci
 
     def share(value: float | None) -> str:
         return "" if value is None else f"{value:.0f}%"
 
     row = [
-        score(cell.score, cell.ci_low, cell.ci_high),
-        score(cell.length_controlled, cell.length_controlled_ci_low,
-              cell.length_controlled_ci_high),
-        score(cell.language_controlled, cell.language_controlled_ci_low,
-              cell.language_controlled_ci_high),
+        score_with_ci(cell.score, cell.ci_low, cell.ci_high),
+        score_with_ci(cell.length_controlled, cell.length_controlled_ci_low,
+                      cell.length_controlled_ci_high),
+        score_with_ci(cell.language_controlled, cell.language_controlled_ci_low,
+                      cell.language_controlled_ci_high),
         f"{cell.wins} / {cell.ties} / {cell.losses}",
         str(cell.invalid),
         str(cell.identical),

@@ -76,7 +76,8 @@ class Cell(BaseModel):
     language_controlled_ci_low: float | None = None
     language_controlled_ci_high: float | None = None
     panel: PanelSummary | None = Field(
-        default=None, description="a panel's judges and their kappas (matrix.json only)"
+        default=None,
+        description="a panel's judges and their kappas (matrix.json and matrix.md, not the csv)",
     )
     job_id: str | None = None
     error: str | None = None
