@@ -18,7 +18,7 @@ from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore, content_key
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.verdicts import Verdict
 
-_FIELDS = ("raw", "verdict", "score_1", "score_2")
+_FIELDS = ("raw", "verdict", "score_1", "score_2", "prompt_tokens", "completion_tokens")
 
 
 def judgment_key(identity: str, template_hash: str, call: JudgeCall, uses_reference: bool) -> str:
@@ -44,6 +44,8 @@ class JudgmentCache:
                 "verdict": str,
                 "score_1": float,
                 "score_2": float,
+                "prompt_tokens": int,
+                "completion_tokens": int,
             },
             not_null={"judge", "template_hash", "raw"},
             replaceable="verdict is null",
@@ -58,6 +60,8 @@ class JudgmentCache:
                 verdict=Verdict(row["verdict"]) if row["verdict"] is not None else None,
                 score_1=row["score_1"],
                 score_2=row["score_2"],
+                prompt_tokens=row["prompt_tokens"],
+                completion_tokens=row["completion_tokens"],
             )
             for key, row in self._store.get_many(keys, _FIELDS).items()
             if row["verdict"] is not None
@@ -75,6 +79,8 @@ class JudgmentCache:
                     "verdict": reply.verdict.value if reply.verdict is not None else None,
                     "score_1": reply.score_1,
                     "score_2": reply.score_2,
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
                 }
                 for key, reply in items.items()
             ]

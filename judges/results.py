@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from judges.panel import PanelResult, majority
 from judges.statistics import JudgedPair
 from judges.sxs import JudgedCall, PairResult
+from judges.usage import TokenUsage, reply_usage, total
 from judges.verdicts import Outcome, Verdict
 
 
@@ -39,8 +40,15 @@ class RecordedCall(BaseModel):
     verdict: Verdict | None = None
     score_1: float | None = None
     score_2: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
     attempts: int = 0
     cached: bool = False
+
+    @property
+    def usage(self) -> TokenUsage:
+        """The tokens this reply cost, as its server reported them."""
+        return reply_usage(self.prompt_tokens, self.completion_tokens)
 
 
 class RecordedVote(BaseModel):
@@ -55,6 +63,10 @@ class RecordedVote(BaseModel):
 
 def _verdict(call: RecordedCall | None) -> Verdict | None:
     return call.verdict if call is not None else None
+
+
+def _usage(*calls: RecordedCall | None) -> TokenUsage:
+    return total(call.usage for call in calls if call is not None)
 
 
 class RecordedPair(BaseModel):
@@ -93,12 +105,14 @@ class RecordedPair(BaseModel):
     ) -> JudgedPair:
         """What statistics need of this record (with the language checks, when made)."""
         ab, ba, votes = _verdict(self.ab), _verdict(self.ba), None
+        usage = _usage(self.ab, self.ba)
         if self.panel is not None:
             votes = {judge: JudgedPair(vote.outcome, _verdict(vote.ab), _verdict(vote.ba),
-                                       identical=self.identical)
+                                       identical=self.identical, usage=_usage(vote.ab, vote.ba))
                      for judge, vote in self.panel.items()}  # fmt: skip
             ab = majority(vote.ab for vote in votes.values())
             ba = majority(vote.ba for vote in votes.values())
+            usage = total(vote.usage for vote in votes.values())
         return JudgedPair(
             outcome=self.outcome,
             ab=ab,
@@ -111,6 +125,7 @@ class RecordedPair(BaseModel):
             on_language_a=on_language_a,
             on_language_b=on_language_b,
             votes=votes,
+            usage=usage,
         )
 
 
@@ -123,6 +138,8 @@ def _call_record(call: JudgedCall | None) -> dict[str, Any] | None:
         "verdict": reply.verdict.value if reply.verdict is not None else None,
         "score_1": reply.score_1,
         "score_2": reply.score_2,
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
         "attempts": call.attempts,
         "cached": call.cached,
     }

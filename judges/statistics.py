@@ -12,12 +12,13 @@ means (linear interpolation). Invalid pairs are excluded before resampling.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from judges.kappas import JudgeKappa, PanelKappa, cohen_kappas, fleiss
 from judges.language_control import language_controlled
 from judges.length_control import length_controlled_score
+from judges.usage import TokenUsage, total
 from judges.verdicts import Outcome, Verdict
 
 
@@ -26,7 +27,8 @@ class JudgedPair:
     """What statistics need of one pair: its outcome, the two verdicts (None if absent),
     whether its responses were identical or empty, their lengths in characters, whether
     each is in the prompt's language (None where unknown) and, for a panel, what each judge
-    gave (by name; `ab` and `ba` are then the panel's majority verdicts)."""
+    gave (by name; `ab` and `ba` are then the panel's majority verdicts), and the judge
+    tokens its replies cost (`judges.usage`)."""
 
     outcome: Outcome
     ab: Verdict | None = None
@@ -39,6 +41,7 @@ class JudgedPair:
     on_language_a: bool | None = None
     on_language_b: bool | None = None
     votes: Mapping[str, JudgedPair] | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class JudgeScore:
     invalid: int
     order_consistency: float | None
     first_position_preference: float | None
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ class Summary:
     off_language_a: float | None = None
     off_language_b: float | None = None
     panel: PanelSummary | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -145,7 +150,8 @@ def summarize(
       lengths;
     - language-controlled score and off-language shares (percent of pairs whose A / B
       response is not in the prompt's language) where every pair has both language checks;
-    - for a panel (pairs with `votes`), every judge's own statistics and the kappas.
+    - for a panel (pairs with `votes`), every judge's own statistics and the kappas;
+    - the judge tokens of every reply the pairs rest on (`judges.usage`).
     """
     counts = {outcome: 0 for outcome in Outcome}
     for pair in pairs:
@@ -173,6 +179,7 @@ def summarize(
         first_position_preference=100.0 * first / len(verdicts) if verdicts else None,
         **controlled,
         panel=_panel(pairs, samples, confidence, seed) if pairs and pairs[0].votes else None,
+        usage=total(pair.usage for pair in pairs),
     )
 
 
@@ -188,6 +195,7 @@ def _panel(pairs: Sequence[JudgedPair], samples: int, confidence: float, seed: i
         scores.append(JudgeScore(
             judge, alone.score, alone.ci_low, alone.ci_high, alone.wins, alone.ties,
             alone.losses, alone.invalid, alone.order_consistency, alone.first_position_preference,
+            alone.usage,
         ))  # fmt: skip
     judged = [index for index, pair in enumerate(pairs) if not pair.identical]
     outcomes = {judge: [own[index].outcome for index in judged] for judge, own in votes.items()}

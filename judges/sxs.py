@@ -85,6 +85,20 @@ def presentations(pair: Pair, template: JudgeTemplate) -> tuple[JudgeCall, Judge
     return ab, ba
 
 
+def paid_together(earlier: JudgeReply | None, reply: JudgeReply) -> JudgeReply:
+    """`reply` with the tokens of the `earlier` attempts added: a reply's usage is what it
+    cost to get (unknown as soon as one attempt's usage is)."""
+    if earlier is None:
+        return reply
+    prompt = (earlier.prompt_tokens, reply.prompt_tokens)
+    completion = (earlier.completion_tokens, reply.completion_tokens)
+    return replace(
+        reply,
+        prompt_tokens=None if None in prompt else sum(p or 0 for p in prompt),
+        completion_tokens=None if None in completion else sum(c or 0 for c in completion),
+    )
+
+
 class SideBySide:
     """Runs the protocol for a judge, a template and an optional cache."""
 
@@ -157,9 +171,11 @@ class SideBySide:
 
     async def _ask(self, call: JudgeCall, key: str) -> JudgedCall:
         attempts = 0
+        paid: JudgeReply | None = None
         while True:
             attempts += 1
-            reply = await self.judge.judge(replace(call, attempt=attempts))
+            reply = paid_together(paid, await self.judge.judge(replace(call, attempt=attempts)))
+            paid = reply
             self.counts.judge_calls += 1
             if (
                 reply.verdict is not None

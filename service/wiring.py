@@ -13,7 +13,7 @@ from generators.cache import GenerationCache
 from generators.eval_sets import EvalSet, load_eval_sets
 from generators.registry import Registry, load_registry
 from judges.backends.base import Judge
-from judges.backends.factory import build_judge
+from judges.backends.factory import build_judge, judge_prices
 from judges.cache import JudgmentCache
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.jobs.comparisons import Comparisons
@@ -88,6 +88,7 @@ def build_service(
         max_items=settings.max_items_per_job,
         generator_client=generator_client,
         on_item=metrics.item_done,
+        prices={name: judge_prices(config) for name, config in settings.judges.items()},
     )
     consistency = ConsistencyJobs(
         registry=registry,

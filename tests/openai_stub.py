@@ -82,7 +82,18 @@ def openai_response(
         "created": 0,
         "model": body.get("model", "stub"),
         "choices": [choice],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        "usage": stub_usage(body, text),
+    }
+
+
+def stub_usage(body: dict[str, Any], text: str) -> dict[str, int]:
+    """The stub's token counts: a token per whitespace-separated word of the prompt, one per
+    character of the answer (what the tests check token accounting against)."""
+    prompt_tokens = len(_prompt_of(body).split())
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": len(text),
+        "total_tokens": prompt_tokens + len(text),
     }
 
 

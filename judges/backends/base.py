@@ -34,13 +34,16 @@ class JudgeReply:
 
     `score_1` / `score_2` record the judge's evidence per answer where it has one: the
     log-probabilities of '1' and '2' (openai, logprobs mode) or chrF to the reference
-    (reference judge).
+    (reference judge). `prompt_tokens` / `completion_tokens` are what the server reported in
+    `usage` (None when it reported nothing, as a local judge).
     """
 
     raw: str
     verdict: Verdict | None
     score_1: float | None = None
     score_2: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class Judge(Protocol):

@@ -11,10 +11,16 @@ from judges.backends.base import Judge
 from judges.backends.openai import OpenAIJudge, OpenAIJudgeConfig
 from judges.backends.reference import ReferenceJudge, ReferenceJudgeConfig
 from judges.backends.replay import ReplayJudge, ReplayJudgeConfig
+from judges.usage import JudgePrices
 
 JudgeConfig = Annotated[
     OpenAIJudgeConfig | ReferenceJudgeConfig | ReplayJudgeConfig, Field(discriminator="kind")
 ]
+
+
+def judge_prices(config: JudgeConfig) -> JudgePrices | None:
+    """The per-token prices configured for a judge (only remote judges are priced)."""
+    return config.prices if isinstance(config, OpenAIJudgeConfig) else None
 
 
 def build_judge(config: JudgeConfig, transport: httpx.AsyncBaseTransport | None = None) -> Judge:

@@ -36,6 +36,7 @@ from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy, join_url
 from common.urls import shown
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
+from judges.usage import JudgePrices
 from judges.verdicts import Verdict, parse_verdict
 
 
@@ -84,6 +85,9 @@ class OpenAIJudgeConfig(BaseModel):
         gt=0,
         le=2,
         description="sampling temperature of a parse retry in generate mode (seeded)",
+    )
+    prices: JudgePrices | None = Field(
+        default=None, description="per-token prices: judge costs are estimated from them"
     )
 
     def client(self, transport: httpx.AsyncBaseTransport | None = None) -> ClientSettings:
@@ -192,15 +196,7 @@ class OpenAIJudge:
         return completion_body(config.model, prompt, chat=self._chat, **fields)
 
     def _reply(self, data: Any) -> JudgeReply:
-        choice = data["choices"][0]
-        chat = self._chat
-        raw = completion_text(data, chat) or ""
-        if not isinstance(raw, str):
-            raise TypeError("the answer text is not a string")
-        if self.config.mode is JudgeMode.GENERATE:
-            return JudgeReply(raw=raw, verdict=parse_verdict(raw))
-        verdict, logprob_1, logprob_2 = verdict_from_logprobs(first_token_top(choice, chat))
-        return JudgeReply(raw=raw, verdict=verdict, score_1=logprob_1, score_2=logprob_2)
+        return reply_of(data, self.config.mode, self._chat)
 
     def _unexpected_shape(self, error: Exception) -> str:
         needs = "choices[0].logprobs" if self.config.mode is JudgeMode.LOGPROBS else "choices[0]"
@@ -215,6 +211,29 @@ class OpenAIJudge:
             f"{self.config.model!r} "
             f"({type(error).__name__}: {error}).{hint}"
         )
+
+
+def reply_of(data: Any, mode: JudgeMode, chat: bool) -> JudgeReply:
+    """The reply in a completion answer's JSON, read as `mode` says, with its usage. Raises
+    KeyError / IndexError / TypeError / ValueError when the answer lacks what the mode needs."""
+    choice = data["choices"][0]
+    raw = completion_text(data, chat) or ""
+    if not isinstance(raw, str):
+        raise TypeError("the answer text is not a string")
+    usage = data.get("usage") or {}
+    tokens = {
+        "prompt_tokens": _count(usage.get("prompt_tokens")),
+        "completion_tokens": _count(usage.get("completion_tokens")),
+    }
+    if mode is JudgeMode.GENERATE:
+        return JudgeReply(raw=raw, verdict=parse_verdict(raw), **tokens)
+    verdict, logprob_1, logprob_2 = verdict_from_logprobs(first_token_top(choice, chat))
+    return JudgeReply(raw=raw, verdict=verdict, score_1=logprob_1, score_2=logprob_2, **tokens)
+
+
+def _count(value: Any) -> int | None:
+    """A token count as reported, None when absent or not a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def verdict_from_logprobs(

@@ -71,6 +71,8 @@ class CallView(BaseModel):
     verdict: str | None
     score_1: float | None = None
     score_2: float | None = None
+    prompt_tokens: int | None = Field(default=None, description="as the judge's API reported")
+    completion_tokens: int | None = None
 
 
 class JudgmentResponse(BaseModel):
@@ -98,6 +100,11 @@ class ComparisonView(BaseModel):
     error: str | None
     warning: str | None = Field(
         default=None, description="what a reader must know of a finished job (no valid verdict)"
+    )
+    judge_cost: float | None = Field(
+        default=None,
+        description="the judge tokens of summary.usage priced with the judges' configured "
+        "prices (per million tokens); null when a judge has no prices",
     )
     created_at: datetime
     updated_at: datetime

@@ -30,6 +30,8 @@ def call_view(call: RecordedCall | None) -> CallView | None:
         verdict=call.verdict.value if call.verdict is not None else None,
         score_1=call.score_1,
         score_2=call.score_2,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
     )
 
 
@@ -73,6 +75,7 @@ async def comparison_view(service: Service, job: Job) -> ComparisonView:
         summary=summary,
         error=job.error,
         warning=warning,
+        judge_cost=None if summary is None else service.comparisons.judge_cost(job, summary),
         created_at=datetime.fromtimestamp(job.created_at, UTC),
         updated_at=datetime.fromtimestamp(job.updated_at, UTC),
     )

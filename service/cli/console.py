@@ -23,7 +23,13 @@ from rich.table import Table
 
 from service.matrix.client import CellProgress, MatrixClient
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.results import Cell, MatrixResults, markdown_table, table_rows
+from service.matrix.results import (
+    Cell,
+    MatrixResults,
+    markdown_table,
+    table_rows,
+    usage_line,
+)
 from service.reports.panels import JUDGE_HEADERS, agreement_lines, judge_rows, score_with_ci
 from service.reports.ratings import round_robin_markdown, round_robin_ratings
 
@@ -157,12 +163,12 @@ def print_matrix(results: MatrixResults) -> None:
     if results.recipe.all_pairs:
         ratings = round_robin_ratings(results)
         console.out(round_robin_markdown(ratings), end="", highlight=False)
-        return
-    if console.is_terminal:
+    elif console.is_terminal:
         headers, rows = table_rows(results)
         print_table(headers, rows, title=results.recipe.title or "IF scores")
     else:
         console.out(markdown_table(results), end="", highlight=False)
+    console.out(usage_line(results.cells), end="", highlight=False)
 
 
 def print_cell(cell: Cell) -> None:
@@ -187,6 +193,7 @@ def print_cell(cell: Cell) -> None:
     headers = ["score [95% CI]", "length-controlled", "language-controlled", "W / T / L",
                "invalid", "identical", "empty", "off-language"]  # fmt: skip
     print_table(headers, [row], title=f"{cell.row} vs {cell.baseline} · {cell.language}")
+    Console().out(usage_line([cell]), end="", highlight=False)
     if cell.panel is not None:
         print_table(JUDGE_HEADERS, judge_rows(cell.panel), title="the panel's judges")
         console = Console()

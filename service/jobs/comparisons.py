@@ -33,6 +33,7 @@ from judges.response_language import language_of
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import JudgedCall, PairResult, SideBySide
+from judges.usage import JudgePrices
 from service.jobs.errors import (
     ConflictingRequestError,
     NotRegisteredError,
@@ -85,6 +86,7 @@ class Comparisons:
         max_items: int,
         generator_client: ClientSettings,
         on_item: Callable[[PairResult | PanelResult], None] | None = None,
+        prices: Mapping[str, JudgePrices | None] | None = None,
     ) -> None:
         self.registry = registry
         self.eval_sets = eval_sets
@@ -99,6 +101,7 @@ class Comparisons:
         self.max_items = max_items
         self.generator_client = generator_client
         self.on_item = on_item
+        self.prices = dict(prices or {})
         self._summaries: dict[str, tuple[int, bool, Summary]] = {}
         self._on_language: dict[str, dict[str, OnLanguage]] = {}  # by job, by item: once each
         self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
@@ -278,6 +281,16 @@ class Comparisons:
         )
         (result,) = await sxs.run([pair])
         return name, result
+
+    def judge_cost(self, job: Job, summary: Summary) -> float | None:
+        """The estimated price of the judge tokens a summary rests on, from each judge's
+        configured prices; None when a judge of the job has none."""
+        request = ComparisonRequest.model_validate(job.request)
+        names = self.judge_names(request, job.judge)
+        if summary.panel is None:
+            return summary.usage.cost(self.prices.get(names[0]))
+        costs = [score.usage.cost(self.prices.get(score.judge)) for score in summary.panel.judges]
+        return None if None in costs else sum(cost or 0.0 for cost in costs)
 
     async def stored_items(self, job_id: str, offset: int, limit: int) -> list[ComparisonItem]:
         """Finished items in eval-set order."""

@@ -229,6 +229,11 @@ def cell_of(view: ComparisonView, row: str, language: str, baseline: str) -> Cel
         language_controlled_ci_low=summary.language_controlled_ci_low,
         language_controlled_ci_high=summary.language_controlled_ci_high,
         panel=summary.panel,
+        judge_replies=summary.usage.replies,
+        judge_prompt_tokens=summary.usage.prompt_tokens,
+        judge_completion_tokens=summary.usage.completion_tokens,
+        judge_replies_without_usage=summary.usage.unreported,
+        judge_cost=view.judge_cost,
         job_id=view.id,
         error=None if summary.score is not None else "no valid judgment",
     )

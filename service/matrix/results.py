@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from statistics import fmean
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from common.errors import InputFileError
 from common.files import write_text_atomically
 from judges.statistics import PanelSummary
+from judges.usage import TokenUsage, total
 from service.matrix.recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
@@ -78,6 +80,15 @@ class Cell(BaseModel):
     panel: PanelSummary | None = Field(
         default=None,
         description="a panel's judges and their kappas (matrix.json and matrix.md, not the csv)",
+    )
+    judge_replies: int = Field(default=0, description="judge replies the cell rests on")
+    judge_prompt_tokens: int = Field(default=0, description="their prompt tokens (API usage)")
+    judge_completion_tokens: int = 0
+    judge_replies_without_usage: int = Field(
+        default=0, description="replies whose judge reported no usage (local judges)"
+    )
+    judge_cost: float | None = Field(
+        default=None, description="the tokens at the judges' configured prices, if any"
     )
     job_id: str | None = None
     error: str | None = None
@@ -289,6 +300,35 @@ def caveats_markdown(results: MatrixResults) -> str:
         "|---|---|---:|---:|---:|---|",
     ]
     return "\n".join(header + lines) + "\n"
+
+
+def judge_usage(cells: Iterable[Cell]) -> tuple[TokenUsage, float | None]:
+    """The judge tokens of `cells`, and their estimated price (None unless every judged cell
+    has one)."""
+    judged = [cell for cell in cells if cell.judge_replies or cell.judge_replies_without_usage]
+    usage = total(
+        TokenUsage(cell.judge_replies, cell.judge_prompt_tokens, cell.judge_completion_tokens,
+                   cell.judge_replies_without_usage)
+        for cell in judged
+    )  # fmt: skip
+    costs = [cell.judge_cost for cell in judged]
+    return usage, None if None in costs else sum(cost or 0.0 for cost in costs)
+
+
+def usage_line(cells: Iterable[Cell]) -> str:
+    """One sentence on what the judgments of `cells` cost (empty when none was judged)."""
+    usage, cost = judge_usage(cells)
+    if not usage.replies and not usage.unreported:
+        return ""
+    line = (
+        f"Judge tokens: {usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion "
+        f"over {usage.replies:,} replies"
+    )
+    if usage.unreported:
+        line += f" ({usage.unreported:,} more replies reported no usage)"
+    if cost is not None:
+        line += f"; estimated cost {cost:,.4f} at the judges' configured prices"
+    return line + ".\n"
 
 
 def _cell_text(cell: Cell | None) -> str:

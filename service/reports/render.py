@@ -14,6 +14,7 @@ from service.matrix.results import (
     markdown_table,
     pairwise_markdown,
     save_results,
+    usage_line,
 )
 from service.reports.figures import bilingual, heatmap, sweep
 from service.reports.panels import panel_markdown
@@ -45,6 +46,7 @@ def render(
         return render_round_robin(results, out)
     paths = list(save_results(results, out).values())
     caveats, panels = caveats_markdown(results), panel_markdown(results)
+    usage = usage_line(results.cells)
     controlled = [
         f"\n## {SCORE_TITLES[kind].capitalize()} scores\n\n{CONTROLLED_NOTES[kind]}\n\n"
         + markdown_table(results.scored(kind))
@@ -54,6 +56,7 @@ def render(
     write_text_atomically(
         out / "matrix.md",
         f"# {results.recipe.title}\n\n{markdown_table(results)}"
+        + (f"\n{usage}" if usage else "")
         + (f"\n{caveats}" if caveats else "")
         + "".join(controlled)
         + (f"\n{panels}" if panels else ""),
@@ -82,8 +85,11 @@ def render_round_robin(results: MatrixResults, out: Path) -> list[Path]:
     """matrix.json and matrix.csv, matrix.md (each language's row-against-row scores) and
     ratings.md (Bradley–Terry ratings with bootstrap CIs, best first)."""
     paths = list(save_results(results, out).values())
+    usage = usage_line(results.cells)
     write_text_atomically(
-        out / "matrix.md", f"# {results.recipe.title}\n\n{pairwise_markdown(results)}"
+        out / "matrix.md",
+        f"# {results.recipe.title}\n\n{pairwise_markdown(results)}"
+        + (f"\n{usage}" if usage else ""),
     )
     text = (
         "# Bradley–Terry ratings of the round robin (Elo points, the models' mean at 0, "

@@ -71,7 +71,10 @@ class Recorder:
 def test_generate_mode_sends_a_greedy_two_token_request(api: ApiKind) -> None:
     recorder = Recorder(mock_handler())
     reply = judge_once(recorder, api=api, mode=JudgeMode.GENERATE)
-    assert reply == JudgeReply(raw="1", verdict=Verdict.FIRST)
+    words = len(call().prompt.split())  # the stub's usage: a token per word, one per character
+    assert reply == JudgeReply(
+        raw="1", verdict=Verdict.FIRST, prompt_tokens=words, completion_tokens=1
+    )
     body = recorder.bodies[0]
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("judge-model", 0.0, 2)
     assert "logprobs" not in body

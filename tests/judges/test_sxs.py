@@ -224,3 +224,27 @@ def test_a_shared_failure_reaches_every_waiter_and_nothing_is_stored(tmp_path: P
     with pytest.raises(JudgeUnavailableError):
         asyncio.run(SideBySide(judge, cache=store, concurrency=2).run(pairs))
     assert len(judge.calls) == 2 and store.count() == 0  # one call per order, then the error
+
+
+class CountingJudge(ScriptedJudge):
+    """A scripted judge whose server reports 10 prompt and 2 completion tokens per call."""
+
+    async def judge(self, call: JudgeCall) -> JudgeReply:
+        reply = await super().judge(call)
+        return JudgeReply(reply.raw, reply.verdict, prompt_tokens=10, completion_tokens=2)
+
+
+def test_a_reply_costs_the_tokens_of_every_attempt_it_took(tmp_path: Path) -> None:
+    answers = iter(["?", "??", "1"])
+    judge = CountingJudge(lambda call: next(answers) if call.order is Order.AB else "2")
+    store = JudgmentCache(tmp_path / "store.db")
+    sxs = SideBySide(judge, parse_attempts=3, concurrency=1, cache=store)
+    (result,) = asyncio.run(sxs.run([pair(0, "x", "y")]))
+    assert result.ab is not None and result.ba is not None
+    assert (result.ab.reply.prompt_tokens, result.ab.reply.completion_tokens) == (30, 6)
+    assert (result.ba.reply.prompt_tokens, result.ba.reply.completion_tokens) == (10, 2)
+    assert judged_pair(result).usage.prompt_tokens == 40
+    (cached,) = asyncio.run(
+        SideBySide(CountingJudge(longer_wins), cache=store).run([pair(0, "x", "y")])
+    )
+    assert cached.ab is not None and cached.ab.cached and cached.ab.reply.prompt_tokens == 30

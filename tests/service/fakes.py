@@ -96,6 +96,7 @@ class Backends:
         self.mcq: Counter[tuple[str, str]] = Counter()
         self.judge_calls: Counter[str] = Counter()  # by the judge's model name
         self.judge_policies: dict[str, Policy] = {}  # a judge model's own policy
+        self.judge_tokens: Counter[tuple[str, str]] = Counter()  # (model, prompt|completion)
         self.down: set[str] = set()
         self.fail_every = 0
         self.delay_s = 0.0
@@ -157,7 +158,10 @@ class Backends:
         if host == "mumble.test":  # a judge that never gives a verdict
             return httpx.Response(200, json=openai_response(body, lambda _: "Both are fine."))
         policy = self.judge_policies.get(body["model"], prefer_longer)
-        return httpx.Response(200, json=openai_response(body, policy))
+        reply = openai_response(body, policy)
+        for kind in ("prompt", "completion"):
+            self.judge_tokens[(body["model"], kind)] += reply["usage"][f"{kind}_tokens"]
+        return httpx.Response(200, json=reply)
 
 
 def write_registry(folder: Path) -> Path:

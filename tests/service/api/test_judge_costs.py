@@ -1,0 +1,116 @@
+"""Judge tokens and their price: what `GET /v1/comparisons/{id}`, `sxs compare` and
+`sxs matrix` report is the fake judge server's own usage figures, summed, at the configured
+prices; the figures describe the comparison (a rerun from the cache reports the same, paying
+nothing); a judge without prices has no cost rather than a cost of 0."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from judges.backends.openai import OpenAIJudgeConfig
+from service.app import create_app
+from service.background import serving_in_background
+from service.cli import app
+from tests.service.comparison_api import REQUEST, wait
+from tests.service.fakes import JUDGE, Backends, settings
+
+PRICES = {"prompt_per_million": 2.5, "completion_per_million": 10.0}
+
+
+def judges() -> dict[str, OpenAIJudgeConfig]:
+    common = {"base_url": JUDGE, "max_attempts": 1}
+    return {
+        "priced": OpenAIJudgeConfig.model_validate({**common, "model": "priced",
+                                                    "prices": PRICES}),
+        "free": OpenAIJudgeConfig.model_validate({**common, "model": "free"}),
+    }  # fmt: skip
+
+
+def price(prompt_tokens: int, completion_tokens: int) -> float:
+    return (prompt_tokens * 2.5 + completion_tokens * 10.0) / 1e6
+
+
+@pytest.fixture
+def backends() -> Backends:
+    return Backends()
+
+
+@pytest.fixture
+def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
+    service = settings(tmp_path, judges=judges(), default_judge="priced")
+    with TestClient(create_app(service, backends.transport())) as client:
+        yield client
+
+
+def test_a_comparison_reports_the_servers_usage_and_its_price(
+    client: TestClient, backends: Backends
+) -> None:
+    job = client.post("/v1/comparisons", json=REQUEST).json()
+    done = wait(client, job["id"], {"done", "failed"})
+    assert done["status"] == "done", done["error"]
+    prompt = backends.judge_tokens[("priced", "prompt")]
+    completion = backends.judge_tokens[("priced", "completion")]
+    assert prompt > 0 and completion == backends.judge_calls["priced"]  # '1' or '2': one char
+    usage = done["summary"]["usage"]
+    assert usage == {"replies": backends.judge_calls["priced"], "prompt_tokens": prompt,
+                     "completion_tokens": completion, "unreported": 0}  # fmt: skip
+    assert done["judge_cost"] == pytest.approx(price(prompt, completion))
+    items = client.get(f"/v1/comparisons/{job['id']}/items").json()["items"]
+    judged = [item for item in items if item["ab"] is not None]
+    assert sum(i["ab"]["prompt_tokens"] + i["ba"]["prompt_tokens"] for i in judged) == prompt
+
+    # the same judgments in another job (another language policy): nothing paid, same cost
+    calls = backends.judge_calls["priced"]
+    again = client.post("/v1/comparisons", json={**REQUEST, "language_policy": "none"}).json()
+    assert again["id"] != job["id"]
+    done_again = wait(client, again["id"], {"done", "failed"})
+    assert done_again["summary"]["usage"] == usage
+    assert done_again["judge_cost"] == done["judge_cost"]
+    assert backends.judge_calls["priced"] == calls
+
+
+def test_a_judge_without_prices_has_tokens_but_no_cost(client: TestClient) -> None:
+    job = client.post("/v1/comparisons", json={**REQUEST, "judge": "free"}).json()
+    done = wait(client, job["id"], {"done", "failed"})
+    assert done["summary"]["usage"]["prompt_tokens"] > 0
+    assert done["judge_cost"] is None
+    panel = client.post("/v1/comparisons", json={**REQUEST, "judges": ["priced", "free"]}).json()
+    assert wait(client, panel["id"], {"done", "failed"})["judge_cost"] is None
+
+
+def test_the_matrix_and_compare_print_the_tokens_and_the_cost(
+    tmp_path: Path, backends: Backends
+) -> None:
+    service = create_app(
+        settings(tmp_path, judges=judges(), default_judge="priced"), backends.transport()
+    )
+    out = tmp_path / "m"
+    with serving_in_background(service) as root:
+        args = ["matrix", "--server", root, "--out", str(out), "--rows", "good,spanish",
+                "--languages", "es,en", "--baselines", "es=bad,en=bad"]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        compared = CliRunner().invoke(app, ["compare", "good", "bad", "-l", "es",
+                                            "--server", root])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    prompt = backends.judge_tokens[("priced", "prompt")]
+    completion = backends.judge_tokens[("priced", "completion")]
+    cells = json.loads((out / "matrix.json").read_text("utf-8"))["cells"]
+    assert sum(cell["judge_prompt_tokens"] for cell in cells) == prompt
+    assert sum(cell["judge_cost"] for cell in cells) == pytest.approx(price(prompt, completion))
+    line = (
+        f"Judge tokens: {prompt:,} prompt + {completion:,} completion over "
+        f"{backends.judge_calls['priced']:,} replies; estimated cost "
+        f"{price(prompt, completion):,.4f}"
+    )
+    assert line in result.output
+    assert line in (out / "matrix.md").read_text("utf-8")
+    header = (out / "matrix.csv").read_text("utf-8").splitlines()[0]
+    assert "judge_prompt_tokens" in header and "judge_cost" in header
+    assert compared.exit_code == 0, compared.output
+    assert "Judge tokens:" in compared.output and "estimated cost" in compared.output
