@@ -12,7 +12,7 @@ attempt n goes to the n-th of them, so a dead replica costs one attempt, not the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -129,14 +129,24 @@ class OpenAIHttp:
         primary = replicas[0]
         self._in_flight[primary] = self._in_flight.get(primary, 0) + 1
         try:
-            return await self._post_with_retries(replicas, body, parse)
+            return await self._with_retries(replicas, lambda url: self._post_once(url, body), parse)
         finally:
             self._in_flight[primary] -= 1
 
-    async def _post_with_retries(
+    async def send(self, method: str, url: str, *, text: bool = False, **request: Any) -> Any:
+        """Any request (`request`: httpx's json, files, data …) with the retries of `post`:
+        the decoded JSON answer, or its text when `text`."""
+
+        async def once(url: str) -> Any:
+            response = await self._request_once(method, url, **request)
+            return response.text if text else _json_of(url, response)
+
+        return await self._with_retries([url], once, None)
+
+    async def _with_retries(
         self,
         urls: Sequence[str],
-        body: dict[str, Any],
+        once: Callable[[str], Awaitable[Any]],
         parse: Callable[[Any], Any] | None,
     ) -> Any:
         retry = self.retry
@@ -155,7 +165,7 @@ class OpenAIHttp:
                 with attempt:
                     url = urls[(attempt.retry_state.attempt_number - 1) % len(urls)]
                     tried.append(url)
-                    data = await self._post_once(url, body)
+                    data = await once(url)
                     try:
                         return data if parse is None else parse(data)
                     except MalformedAnswerError as error:
@@ -199,9 +209,12 @@ class OpenAIHttp:
             self._slots_ = None
 
     async def _post_once(self, url: str, body: dict[str, Any]) -> Any:
+        return _json_of(url, await self._request_once("POST", url, json=body))
+
+    async def _request_once(self, method: str, url: str, **request: Any) -> httpx.Response:
         async with self._slots:
             try:
-                response = await self._client.post(url, json=body)
+                response = await self._client.request(method, url, **request)
             except httpx.TimeoutException:
                 raise _TransientError(url, f"timed out after {self.timeout_s:g} s") from None
             except httpx.TransportError as error:
@@ -213,7 +226,12 @@ class OpenAIHttp:
             raise EndpointRejectedError(
                 f"{shown(url)} answered HTTP {status}: {response.text[:300]}", status
             )
-        try:
-            return response.json()
-        except ValueError:
-            raise _TransientError(url, f"the body is not JSON: {response.text[:120]!r}") from None
+        return response
+
+
+def _json_of(url: str, response: httpx.Response) -> Any:
+    """The decoded body; a body that is not JSON is worth a retry."""
+    try:
+        return response.json()
+    except ValueError:
+        raise _TransientError(url, f"the body is not JSON: {response.text[:120]!r}") from None

@@ -5,7 +5,8 @@ with no judge call. An empty response (nothing but whitespace) is judged as it i
 other: the judge sees an empty answer (two empty responses are identical, a tie); summaries
 count empty responses per side. An output that is not a verdict is asked again, at most
 `parse_attempts` times in all, when the judge's retries can differ (`Judge.retries_differ`:
-the openai backend samples its retries, see there), then recorded as invalid. Every reply is
+the openai backend samples its retries, see there), then recorded as invalid; a reply that
+`failed` (no output at all, e.g. a batch row) is recorded as invalid at once. Every reply is
 stored in the cache as it comes (in batches of `flush_every`, and always before an error or
 interruption propagates); invalid replies are asked again by a later run (`judges.cache`).
 """
@@ -179,6 +180,7 @@ class SideBySide:
             self.counts.judge_calls += 1
             if (
                 reply.verdict is not None
+                or reply.failed is not None
                 or attempts >= self.parse_attempts
                 or not self.judge.retries_differ
             ):

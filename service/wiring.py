@@ -57,7 +57,8 @@ def build_service(
     """Every part of the service; `transport` replaces the network for generators and judges."""
     registry = load_registry(settings.registry)
     eval_sets = load_eval_sets(settings.eval_sets)
-    judges = {name: build_judge(config, transport) for name, config in settings.judges.items()}
+    configs = settings.judges
+    judges = {name: build_judge(config, transport, settings.db) for name, config in configs.items()}
     template = (
         JudgeTemplate.from_file(settings.judge_template)
         if settings.judge_template

@@ -35,7 +35,9 @@ class JudgeReply:
     `score_1` / `score_2` record the judge's evidence per answer where it has one: the
     log-probabilities of '1' and '2' (openai, logprobs mode) or chrF to the reference
     (reference judge). `prompt_tokens` / `completion_tokens` are what the server reported in
-    `usage` (None when it reported nothing, as a local judge).
+    `usage` (None when it reported nothing, as a local judge). `failed` says why there is no
+    output at all (a batch row that failed in every try): the reply is invalid, and asking
+    again at once, differently, is no remedy (no parse retry is spent on it).
     """
 
     raw: str
@@ -44,6 +46,7 @@ class JudgeReply:
     score_2: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    failed: str | None = None
 
 
 class Judge(Protocol):

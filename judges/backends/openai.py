@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -54,12 +54,12 @@ class ApiKind(StrEnum):
     CHAT = "chat"
 
 
-class OpenAIJudgeConfig(BaseModel):
-    """Settings of the `openai` judge backend."""
+class JudgeModelConfig(BaseModel):
+    """A judge model behind an OpenAI-compatible server: what the `openai` backend and the
+    batch backend (`judges.backends.batch`) share."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["openai"] = "openai"
     base_url: str | None = Field(
         default=None,
         description="server root including /v1; or base_urls",
@@ -101,7 +101,7 @@ class OpenAIJudgeConfig(BaseModel):
         return ClientSettings(self.concurrency, self.timeout_s, retry, key, transport)
 
     @model_validator(mode="after")
-    def _one_way_to_name_the_servers(self) -> OpenAIJudgeConfig:
+    def _one_way_to_name_the_servers(self) -> Self:
         """`base_url` is one replica, `base_urls` several: one of the two."""
         if self.base_url is None and not self.base_urls:
             raise ValueError("base_url is required (or base_urls, for several replicas)")
@@ -124,6 +124,18 @@ class OpenAIJudgeConfig(BaseModel):
         return [http_url(value) for value in values]
 
 
+class OpenAIJudgeConfig(JudgeModelConfig):
+    """Settings of the `openai` judge backend."""
+
+    kind: Literal["openai"] = "openai"
+
+
+def judge_identity(config: JudgeModelConfig) -> str:
+    """What makes two verdicts of a judge model comparable: its model, mode and API (not the
+    server or the way it is asked, so online and batch calls share the judgment cache)."""
+    return f"openai|{config.model}|{config.mode}|{config.api}"
+
+
 def http_url(value: str) -> str:
     """`value` without a trailing slash, if it is an http(s) URL with a host."""
     url = httpx.URL(value)
@@ -142,7 +154,7 @@ class OpenAIJudge:
         self, config: OpenAIJudgeConfig, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.config = config
-        self.identity = f"openai|{config.model}|{config.mode}|{config.api}"
+        self.identity = judge_identity(config)
         self.retries_differ = config.mode is JudgeMode.GENERATE
         self._chat = config.api is ApiKind.CHAT
         self.endpoints = [join_url(url, completion_path(self._chat)) for url in config.base_urls]
@@ -185,15 +197,7 @@ class OpenAIJudge:
         await self._http.aclose()
 
     def _body(self, prompt: str, attempt: int) -> dict[str, Any]:
-        config = self.config
-        fields: dict[str, Any] = {"temperature": 0.0}
-        if attempt > 1 and self.retries_differ:
-            fields |= {"temperature": config.retry_temperature, "seed": attempt - 1}
-        if config.mode is JudgeMode.GENERATE:
-            fields["max_tokens"] = 2
-        else:
-            fields |= next_token_request(self._chat, config.top_logprobs)
-        return completion_body(config.model, prompt, chat=self._chat, **fields)
+        return judge_request(self.config, prompt, attempt)
 
     def _reply(self, data: Any) -> JudgeReply:
         return reply_of(data, self.config.mode, self._chat)
@@ -213,6 +217,20 @@ class OpenAIJudge:
         )
 
 
+def judge_request(config: JudgeModelConfig, prompt: str, attempt: int) -> dict[str, Any]:
+    """The request body of one judge call: greedy; a parse retry in generate mode samples
+    (seeded by the attempt); one token with `top_logprobs` in logprobs mode."""
+    chat = config.api is ApiKind.CHAT
+    fields: dict[str, Any] = {"temperature": 0.0}
+    if attempt > 1 and config.mode is JudgeMode.GENERATE:
+        fields |= {"temperature": config.retry_temperature, "seed": attempt - 1}
+    if config.mode is JudgeMode.GENERATE:
+        fields["max_tokens"] = 2
+    else:
+        fields |= next_token_request(chat, config.top_logprobs)
+    return completion_body(config.model, prompt, chat=chat, **fields)
+
+
 def reply_of(data: Any, mode: JudgeMode, chat: bool) -> JudgeReply:
     """The reply in a completion answer's JSON, read as `mode` says, with its usage. Raises
     KeyError / IndexError / TypeError / ValueError when the answer lacks what the mode needs."""
@@ -221,14 +239,12 @@ def reply_of(data: Any, mode: JudgeMode, chat: bool) -> JudgeReply:
     if not isinstance(raw, str):
         raise TypeError("the answer text is not a string")
     usage = data.get("usage") or {}
-    tokens = {
-        "prompt_tokens": _count(usage.get("prompt_tokens")),
-        "completion_tokens": _count(usage.get("completion_tokens")),
-    }
-    if mode is JudgeMode.GENERATE:
-        return JudgeReply(raw=raw, verdict=parse_verdict(raw), **tokens)
-    verdict, logprob_1, logprob_2 = verdict_from_logprobs(first_token_top(choice, chat))
-    return JudgeReply(raw=raw, verdict=verdict, score_1=logprob_1, score_2=logprob_2, **tokens)
+    prompt_tokens = _count(usage.get("prompt_tokens"))
+    completion_tokens = _count(usage.get("completion_tokens"))
+    verdict, logprob_1, logprob_2 = parse_verdict(raw), None, None
+    if mode is JudgeMode.LOGPROBS:
+        verdict, logprob_1, logprob_2 = verdict_from_logprobs(first_token_top(choice, chat))
+    return JudgeReply(raw, verdict, logprob_1, logprob_2, prompt_tokens, completion_tokens)
 
 
 def _count(value: Any) -> int | None:

@@ -101,6 +101,10 @@ class ComparisonView(BaseModel):
     warning: str | None = Field(
         default=None, description="what a reader must know of a finished job (no valid verdict)"
     )
+    waiting_on: list[str] = Field(
+        default_factory=list,
+        description="while it runs: the judge batches it waits on, with their status",
+    )
     judge_cost: float | None = Field(
         default=None,
         description="the judge tokens of summary.usage priced with the judges' configured "

@@ -30,6 +30,7 @@ class Backend(StrEnum):
     """The judge backends `sxs judge` can use."""
 
     OPENAI = "openai"
+    OPENAI_BATCH = "openai-batch"
     REFERENCE = "reference"
     REPLAY = "replay"
 
@@ -42,6 +43,8 @@ _OPTIONS = {
     "timeout_s": "--timeout",
     "max_attempts": "--max-attempts",
     "retry_temperature": "--retry-temperature",
+    "batch_size": "--batch-size",
+    "poll_s": "--poll",
 }
 _JUDGE_CONFIG: TypeAdapter[JudgeConfig] = TypeAdapter(JudgeConfig)
 
@@ -75,6 +78,12 @@ def judge(
     ] = 64,
     timeout: Annotated[float, typer.Option(min=0.001, help="openai: seconds per request")] = 60.0,
     max_attempts: Annotated[int, typer.Option(min=1, max=20, help="openai: tries per request")] = 4,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=50_000, help="openai-batch: requests per batch")
+    ] = 5000,
+    poll: Annotated[
+        float, typer.Option(min=0.001, help="openai-batch: seconds between two polls")
+    ] = 30.0,
     replay: Annotated[Path | None, typer.Option(help="replay: results file to read")] = None,
     template: Annotated[
         Path | None, typer.Option(help="judge prompt file (default: the paper's Figure 9)")
@@ -118,16 +127,24 @@ def judge(
         timeout_s=timeout,
         max_attempts=max_attempts,
         retry_temperature=retry_temperature,
+        batch_size=batch_size,
+        poll_s=poll,
         path=replay,
     )
+    if backend is Backend.OPENAI_BATCH and no_cache:
+        raise UsageError(
+            "the openai-batch backend keeps its batch ids and replies in the store (--db): "
+            "drop --no-cache"
+        )
     prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
     cache = None if no_cache else JudgmentCache(db)
     sxs = SideBySide(
-        build_judge(config),
+        build_judge(config, store=db),
         template=prompt,
         cache=cache,
         parse_attempts=parse_attempts,
-        concurrency=concurrency,
+        # a batch judge answers at once what it is given: hand it every pair
+        concurrency=max(len(pairs), 1) if backend is Backend.OPENAI_BATCH else concurrency,
     )
     try:
         results = asyncio.run(_judge_with_progress(sxs, pairs))
@@ -141,18 +158,11 @@ def judge(
 
 
 def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
+    online = ("base_url", "model", "mode", "api", "api_key", "concurrency", "timeout_s",
+              "max_attempts", "retry_temperature")  # fmt: skip
     wanted = {
-        Backend.OPENAI: (
-            "base_url",
-            "model",
-            "mode",
-            "api",
-            "api_key",
-            "concurrency",
-            "timeout_s",
-            "max_attempts",
-            "retry_temperature",
-        ),
+        Backend.OPENAI: online,
+        Backend.OPENAI_BATCH: (*online, "batch_size", "poll_s"),
         Backend.REFERENCE: (),
         Backend.REPLAY: ("path",),
     }[backend]
@@ -217,6 +227,12 @@ def _print_summary(
     table.add_row("order consistency (%)", _percent(summary.order_consistency))
     table.add_row("first-position preference (%)", _percent(summary.first_position_preference))
     table.add_row("judge calls / cache hits", f"{counts.judge_calls} / {counts.cache_hits}")
+    usage = summary.usage
+    table.add_row(
+        "judge tokens prompt / completion",
+        f"{usage.prompt_tokens:,} / {usage.completion_tokens:,}"
+        + (f" ({usage.unreported} replies without usage)" if usage.unreported else ""),
+    )
     table.add_row("template", f"{sxs.template.name} ({sxs.template.hash})")
     Console().print(table)
     typer.echo(f"results: {results}")

@@ -24,6 +24,7 @@ from generators.errors import UnknownModelError
 from generators.eval_sets import EvalSet
 from generators.registry import Registry
 from judges.backends.base import Judge
+from judges.backends.batch import BatchJudge
 from judges.cache import JudgmentCache
 from judges.language_control import LanguagePolicy
 from judges.pairs import Pair
@@ -216,13 +217,17 @@ class Comparisons:
             for name in names
         }
 
+        generating = asyncio.Semaphore(self.item_concurrency)
+        batched = any(isinstance(sxs.judge, BatchJudge) for sxs in panel.values())
+
         async def one(item: Item) -> None:
-            a, b = await generator.generate(
-                [
-                    GenerationRequest(request.model_a, request.language, item.id, item.text),
-                    GenerationRequest(request.model_b, request.language, item.id, item.text),
-                ]
-            )
+            async with generating:
+                a, b = await generator.generate(
+                    [
+                        GenerationRequest(request.model_a, request.language, item.id, item.text),
+                        GenerationRequest(request.model_b, request.language, item.id, item.text),
+                    ]
+                )
             pair = Pair(
                 id=item.id,
                 instruction=item.text,
@@ -244,8 +249,10 @@ class Comparisons:
             if self.on_item is not None:
                 self.on_item(result)
 
+        # a batch judge answers all at once what it is given: every item waits on it together
+        width = max(len(todo), 1) if batched else self.item_concurrency
         try:
-            await bounded_map(todo, one, self.item_concurrency)
+            await bounded_map(todo, one, width)
         finally:
             await generator.aclose()
         return await self.summary(job, final=True)
@@ -281,6 +288,13 @@ class Comparisons:
         )
         (result,) = await sxs.run([pair])
         return name, result
+
+    def waiting_on(self, job: Job) -> list[str]:
+        """What a running job waits on beyond its own work: its batch judges' batches."""
+        request = ComparisonRequest.model_validate(job.request)
+        judges = [self.judges[name] for name in self.judge_names(request, job.judge)]
+        return [line for judge in judges if isinstance(judge, BatchJudge)
+                for line in judge.waiting()]  # fmt: skip
 
     def judge_cost(self, job: Job, summary: Summary) -> float | None:
         """The estimated price of the judge tokens a summary rests on, from each judge's
