@@ -13,7 +13,6 @@ interruption propagates); invalid replies are asked again by a later run (`judge
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -113,6 +112,7 @@ class SideBySide:
         concurrency: int = 64,
         flush_every: int = 256,
         flights: SingleFlight[JudgedCall] | None = None,
+        prefix_order: bool = True,
     ) -> None:
         if parse_attempts < 1 or concurrency < 1:
             raise ValueError("parse_attempts and concurrency must be at least 1")
@@ -122,6 +122,7 @@ class SideBySide:
         self.parse_attempts = parse_attempts
         self.concurrency = concurrency
         self.flush_every = flush_every
+        self.prefix_order = prefix_order
         self.counts = RunCounts()
         self._known: dict[str, JudgeReply] = {}
         # identical presentations in flight (here, or in runs sharing `flights`) make one call
@@ -131,33 +132,48 @@ class SideBySide:
     async def run(
         self, pairs: Sequence[Pair], on_result: Callable[[PairResult], None] | None = None
     ) -> list[PairResult]:
-        """Judge every pair; results in input order. Errors propagate after saving."""
+        """Judge every pair; results in input order. Errors propagate after saving.
+
+        With `prefix_order` the calls are sent in the order of their prompts, so that prompts
+        sharing a prefix (the template and instruction; the same Answer1 across pairs, as a
+        baseline's response against several rows) run close together and a server's prefix
+        cache serves the shared part; else pair after pair, both orders at once."""
         calls = [presentations(pair, self.template) for pair in pairs]
         keys = [(self._key(ab), self._key(ba)) for ab, ba in calls]
         if self.cache is not None:
             wanted = [key for pair_keys in keys for key in pair_keys]
             self._known.update(await off_loop(self.cache.get_many, wanted))
-        work = list(zip(pairs, calls, keys, strict=True))
+        results: list[PairResult | None] = [None] * len(pairs)
+        judged: dict[tuple[int, int], JudgedCall] = {}
+
+        def done(index: int, result: PairResult) -> None:
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+
+        for index, pair in enumerate(pairs):
+            if pair.identical:
+                done(index, PairResult(pair, Outcome.TIE, None, None))
+        todo = [(i, side) for i, pair in enumerate(pairs) if not pair.identical for side in (0, 1)]
+        if self.prefix_order:
+            todo.sort(key=lambda call: calls[call[0]][call[1]].prompt)
+
+        async def one(call: tuple[int, int]) -> None:
+            index, side = call
+            judged[call] = await self._judge_call(calls[index][side], keys[index][side])
+            if (index, 1 - side) in judged:
+                ab, ba = judged[(index, 0)], judged[(index, 1)]
+                done(index, PairResult(pairs[index], outcome_of(ab.verdict, ba.verdict), ab, ba))
+
         try:
-            return await bounded_map(
-                work, lambda item: self._judge_pair(*item), self.concurrency, on_result
-            )
+            await bounded_map(todo, one, 2 * self.concurrency)
         finally:
             await self._flush()
+        return [result for result in results if result is not None]
 
     def _key(self, call: JudgeCall) -> str:
         judge = self.judge
         return judgment_key(judge.identity, self.template.hash, call, judge.uses_reference)
-
-    async def _judge_pair(
-        self, pair: Pair, calls: tuple[JudgeCall, JudgeCall], keys: tuple[str, str]
-    ) -> PairResult:
-        if pair.identical:
-            return PairResult(pair, Outcome.TIE, None, None)
-        ab, ba = await asyncio.gather(
-            self._judge_call(calls[0], keys[0]), self._judge_call(calls[1], keys[1])
-        )
-        return PairResult(pair, outcome_of(ab.verdict, ba.verdict), ab, ba)
 
     async def _judge_call(self, call: JudgeCall, key: str) -> JudgedCall:
         known = self._known.get(key)

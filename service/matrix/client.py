@@ -139,6 +139,9 @@ class MatrixClient:
                 on_cell(cell)
             return cell
 
+        # the cells of one baseline in flight together: their judge prompts share the baseline's
+        # response as a prefix, which a judge server's prefix cache then serves once
+        todo.sort(key=lambda key: (key[2], key[1]))
         await bounded_map(todo, one, self.concurrency)
         return MatrixResults(
             recipe=recipe, cells=[self.finished[key] for key in recipe.comparisons()]
