@@ -5,6 +5,11 @@ tie, 0 when they pick different answers. Agreement = mean over the items both fi
 percent, with a percentile-bootstrap 95% CI over items (`judges.statistics.bootstrap_interval`).
 When the label files give an item's `language`, agreement is also reported per language (an
 item whose two files name different languages is an error).
+
+Files that also record each order's verdict (`ab` / `ba`, as results files and a distilled
+judge's held-out set do) are compared as two judges, over the ids both hold: exact match (the
+share of orders both judged validly where they gave the same digit) and, for each judge, its
+invalid pairs, order consistency and first-position preference (`judges.statistics`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from common.errors import InputFileError
 from common.jsonl import number_as_text, read_models
 from judges.errors import NothingToCompareError
-from judges.results import Label
-from judges.statistics import bootstrap_interval
+from judges.results import Label, RecordedCall
+from judges.statistics import JudgedPair, bootstrap_interval, summarize
+from judges.verdicts import Order, Verdict, outcome_of
 
 
 class LabelRecord(BaseModel):
@@ -31,6 +37,18 @@ class LabelRecord(BaseModel):
     id: str
     label: Label | None
     language: str | None = None
+    ab: RecordedCall | None = None
+    ba: RecordedCall | None = None
+
+    @property
+    def has_orders(self) -> bool:
+        """Whether the record keeps its verdict per order."""
+        return self.ab is not None or self.ba is not None
+
+    def verdict(self, order: Order) -> Verdict | None:
+        """The verdict given on the prompt in `order` (None: invalid or not recorded)."""
+        call = self.ab if order is Order.AB else self.ba
+        return None if call is None else call.verdict
 
     @field_validator("id", "label", mode="before")
     @classmethod
@@ -49,6 +67,28 @@ class Share:
 
 
 @dataclass(frozen=True, slots=True)
+class JudgeBehaviour:
+    """One judge over the compared pairs: pairs, invalid pairs, order consistency and
+    first-position preference in percent (50: no position bias)."""
+
+    pairs: int
+    invalid: int
+    order_consistency: float | None
+    first_position_preference: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderMatch:
+    """Two judges compared order by order: the percent of the `orders` both judged validly
+    where they gave the same digit, and what each judge did."""
+
+    exact_match: float | None
+    orders: int
+    first: JudgeBehaviour
+    second: JudgeBehaviour
+
+
+@dataclass(frozen=True, slots=True)
 class Agreement:
     """Agreement in percent over `n` common items, what could not be compared, and the same
     per language where the labels name one."""
@@ -61,6 +101,7 @@ class Agreement:
     only_second: int
     unlabelled: int
     by_language: dict[str, Share]
+    orders: OrderMatch | None = None
 
 
 def item_agreement(first: Label, second: Label) -> float:
@@ -118,6 +159,42 @@ def agreement(
             language: _share([score for lang, score in scored if lang == language])
             for language in languages
         },
+        orders=order_match(
+            [_record(item, first[item]) for item in common],
+            [_record(item, second[item]) for item in common],
+        ),
+    )
+
+
+def order_match(first: list[LabelRecord], second: list[LabelRecord]) -> OrderMatch | None:
+    """The order-by-order comparison of two judges' records of the same ids (None when
+    either side does not keep its verdicts per order)."""
+    kept = [(a, b) for a, b in zip(first, second, strict=True) if a.has_orders and b.has_orders]
+    if not kept:
+        return None
+    both = [(a.verdict(o), b.verdict(o)) for a, b in kept for o in Order]
+    valid = [(x, y) for x, y in both if x is not None and y is not None]
+    same = sum(x is y for x, y in valid)
+    return OrderMatch(
+        exact_match=100.0 * same / len(valid) if valid else None,
+        orders=len(valid),
+        first=_behaviour([a for a, _ in kept]),
+        second=_behaviour([b for _, b in kept]),
+    )
+
+
+def _behaviour(records: list[LabelRecord]) -> JudgeBehaviour:
+    pairs = [
+        JudgedPair(outcome_of(r.verdict(Order.AB), r.verdict(Order.BA)),
+                   r.verdict(Order.AB), r.verdict(Order.BA))
+        for r in records
+    ]  # fmt: skip
+    summary = summarize(pairs, samples=1, length_samples=None)
+    return JudgeBehaviour(
+        pairs=summary.pairs,
+        invalid=summary.invalid,
+        order_consistency=summary.order_consistency,
+        first_position_preference=summary.first_position_preference,
     )
 
 

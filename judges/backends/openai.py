@@ -71,6 +71,11 @@ class JudgeModelConfig(BaseModel):
         "fewest in flight, a retry to the next",
     )
     model: str = Field(min_length=1, description="the judge model's name on the server")
+    revision: str | None = Field(
+        default=None,
+        description="the judge weights' version (a distilled adapter's weights hash): "
+        "verdicts of other weights under the same name are never served from the cache",
+    )
     mode: JudgeMode = JudgeMode.GENERATE
     api: ApiKind = ApiKind.COMPLETIONS
     api_key: SecretStr | None = None
@@ -131,9 +136,11 @@ class OpenAIJudgeConfig(JudgeModelConfig):
 
 
 def judge_identity(config: JudgeModelConfig) -> str:
-    """What makes two verdicts of a judge model comparable: its model, mode and API (not the
-    server or the way it is asked, so online and batch calls share the judgment cache)."""
-    return f"openai|{config.model}|{config.mode}|{config.api}"
+    """What makes two verdicts of a judge model comparable: its model (and revision), mode and
+    API (not the server or the way it is asked, so online and batch calls share the judgment
+    cache)."""
+    identity = f"openai|{config.model}|{config.mode}|{config.api}"
+    return identity if config.revision is None else f"{identity}|{config.revision}"
 
 
 def http_url(value: str) -> str:

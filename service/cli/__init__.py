@@ -16,6 +16,7 @@ from service.cli import (
     generate,
     generators,
     judge,
+    judges,
     matrix,
     mixtures,
     plot,
@@ -54,6 +55,7 @@ def main(
 COMMANDS: list[tuple[str, Callable[..., Any] | typer.Typer]] = [
     ("judge", judge.judge),
     ("agreement", agreement.agreement),
+    ("judges", judges.judges_app),
     ("generate", generate.generate),
     ("generators", generators.generators_app),
     ("serve", serve.serve),

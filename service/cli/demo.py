@@ -11,18 +11,29 @@ from typing import Annotated
 import typer
 
 from common.lists import comma_list
-from service.cli.console import print_matrix
+from judges.agreement import Agreement
+from judges.backends.factory import build_judge
+from judges.backends.openai import OpenAIJudgeConfig
+from judges.cache import JudgmentCache
+from judges.prompts import PAPER_TEMPLATE
+from service.cli.console import print_matrix, sigterm_as_interrupt
 from service.cli.errors import CommandFailedError
 from service.demo import (
     JUDGE_NOTE,
+    STUDENT_NOTE,
     DemoPlan,
     comparison_service,
+    distill_plan,
     generator_engine,
     own_language_wins,
     prepare_models,
     recipe_for,
+    student_config,
+    student_is_trained,
     write_eval_set,
 )
+from service.distill.evaluation import judge_held_out
+from service.distill.student import DistilledJudge, distill_judge
 from service.matrix.client import MatrixClient
 from service.matrix.recipe import MatrixRecipe, save_recipe
 from service.matrix.results import Cell, MatrixResults
@@ -41,11 +52,16 @@ def demo(
         int | None, typer.Option(min=1, help="eval items per language [default: all 12]")
     ] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="per generated response")] = 48,
+    judge_steps: Annotated[
+        int, typer.Option(min=1, help="LoRA steps of the distilled judge")
+    ] = 600,
     vllm_python: Annotated[
         str | None, typer.Option(help="[default: $SXS_VLLM_PYTHON, ./.venv-vllm]")
     ] = None,
 ) -> None:
-    """Mixtures → LoRA adapters → vLLM → the comparison service → the IF matrix, on CPU.
+    """Mixtures → LoRA adapters → vLLM → the comparison service → the IF matrix, on CPU;
+    then a judge distilled from the reference judge's verdicts, served by the same engine,
+    judges the matrix again.
 
     A second run reuses every model, generation and judgment it finds in OUT.
     """
@@ -56,6 +72,7 @@ def demo(
         steps=steps,
         items=items,
         max_tokens=max_tokens,
+        judge_steps=judge_steps,
         vllm_python=vllm_python,
     )
 
@@ -64,41 +81,108 @@ def demo(
 
     registry, mixtures = prepare_models(plan, say)
     recipe = recipe_for(plan, mixtures)
+    student_recipe = recipe_for(plan, mixtures, judge="distilled")
     save_recipe(recipe, out / "recipe.toml")
     write_eval_set(plan)
-    with generator_engine(plan, registry, say), comparison_service(plan, registry) as url:
+    if not student_is_trained(plan):  # the teacher's verdicts first, then the student
+        with (
+            sigterm_as_interrupt(),
+            generator_engine(plan, registry, say),
+            comparison_service(plan, registry) as url,
+        ):
+            say(f"the comparison service listens at {url}")
+            asyncio.run(_matrices(url, [recipe], say))
+    student = distill_judge(distill_plan(plan), PAPER_TEMPLATE, say)
+    config = student_config(registry, student.revision)
+    with (
+        sigterm_as_interrupt(),
+        generator_engine(plan, registry, say),
+        comparison_service(plan, registry, student=config) as url,
+    ):
         say(f"the comparison service listens at {url}")
-        client = MatrixClient(url, concurrency=8, poll_s=0.2)
-        results = asyncio.run(_run(client, recipe, say))
+        results, student_results = asyncio.run(_matrices(url, [recipe, student_recipe], say))
+        held_out = asyncio.run(_held_out(config, plan, student.held_out))
     written = render(results, out / "matrix")
-    won, total = own_language_wins(results)
-    print_matrix(results)
-    typer.echo(JUDGE_NOTE)
-    typer.echo(
-        f"monolingual baselines beat the other monolingual models in their own language in "
-        f"{won} of {total} cells"
-    )
+    render(student_results, out / "matrix-distilled")
+    for shown, note in ((results, JUDGE_NOTE), (student_results, STUDENT_NOTE)):
+        print_matrix(shown)
+        typer.echo(note)
+        won, total = own_language_wins(shown)
+        typer.echo(
+            f"monolingual baselines beat the other monolingual models in their own language "
+            f"in {won} of {total} cells"
+        )
+    _print_held_out(held_out, student)
     typer.echo(f"matrix files in {out / 'matrix'}: {', '.join(p.name for p in written)}")
+    typer.echo(f"the distilled judge's matrix in {out / 'matrix-distilled'}")
     typer.echo(f"done in {time.monotonic() - started:.0f} s")
     typer.echo(f"to try the API by hand (vLLM and the service, until Ctrl-C): sxs up {out}")
-    if results.missing():
-        matrix_file = out / "matrix" / "matrix.json"
-        raise CommandFailedError(f"{len(results.missing())} cells failed; see {matrix_file}")
+    missing = len(results.missing()) + len(student_results.missing())
+    if missing:
+        raise CommandFailedError(f"{missing} cells failed; see {out / 'matrix'}/matrix.json "
+                                 f"and {out / 'matrix-distilled'}/matrix.json")  # fmt: skip
+
+
+async def _matrices(
+    url: str, recipes: list[MatrixRecipe], say: Callable[[str], None]
+) -> list[MatrixResults]:
+    client = MatrixClient(url, concurrency=8, poll_s=0.2)
+    try:
+        return [await _run(client, recipe, say) for recipe in recipes]
+    finally:
+        await client.aclose()
+
+
+async def _held_out(config: OpenAIJudgeConfig, plan: DemoPlan, held_out: Path) -> Agreement:
+    judge = build_judge(config)
+    try:
+        return await judge_held_out(
+            held_out,
+            judge,
+            PAPER_TEMPLATE,
+            JudgmentCache(plan.out / "sxs.db"),
+            held_out.with_name("held_out.distilled.jsonl"),
+        )
+    finally:
+        await judge.aclose()
+
+
+def _print_held_out(result: Agreement, student: DistilledJudge) -> None:
+    typer.echo(
+        f"distilled judge vs its teacher on {result.n} held-out pairs (items "
+        f"{', '.join(student.split.held_out_items)}, never trained on): agreement "
+        f"{result.percent:.1f}% [{result.ci_low:.1f}, {result.ci_high:.1f}] (Appendix D)"
+    )
+    orders = result.orders
+    if orders is not None:
+        judge = orders.second
+        typer.echo(
+            f"  exact match per order {_percent(orders.exact_match)}; the distilled judge: "
+            f"first-position preference {_percent(judge.first_position_preference)}, order "
+            f"consistency {_percent(judge.order_consistency)}, invalid {judge.invalid} of "
+            f"{judge.pairs} pairs; its training set answered '1' in "
+            f"{_percent(student.train_first_share)} of {student.train_examples} examples"
+        )
+    typer.echo(
+        f"  (sxs agreement {student.held_out} "
+        f"{student.held_out.with_name('held_out.distilled.jsonl')})"
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
 
 
 async def _run(
     client: MatrixClient, recipe: MatrixRecipe, say: Callable[[str], None]
 ) -> MatrixResults:
-    cells = len(recipe.rows) * len(recipe.languages)
+    cells = sum(row != baseline for row, baseline, _ in recipe.comparisons())
     finished: list[Cell] = []
 
     def count(cell: Cell) -> None:
         finished.append(cell)
         score = "failed" if cell.score is None else f"{cell.score:.1f}"
-        say(f"matrix {len(finished)}/{cells - len(recipe.languages)}: "
+        say(f"matrix ({recipe.judge} judge) {len(finished)}/{cells}: "
             f"{cell.row} · {cell.language} = {score}")  # fmt: skip
 
-    try:
-        return await client.run(recipe, on_cell=count)
-    finally:
-        await client.aclose()
+    return await client.run(recipe, on_cell=count)

@@ -17,7 +17,12 @@ from pydantic import ValidationError
 
 from common.errors import InputFileError
 from generators.errors import GeneratorError, RegistryError, UnknownModelError
-from judges.errors import JudgeError, NothingToCompareError, TemplateError
+from judges.errors import (
+    JudgeDistillationError,
+    JudgeError,
+    NothingToCompareError,
+    TemplateError,
+)
 from service.jobs.errors import RequestError
 from service.matrix.client import MatrixError, MatrixInputError
 from service.matrix.recipe import RecipeError
@@ -53,6 +58,7 @@ EXIT_CODES: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
             UnknownModelError,
             TemplateError,
             NothingToCompareError,
+            JudgeDistillationError,
             TrainingError,
             RecipeError,
             RequestError,

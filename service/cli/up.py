@@ -5,16 +5,14 @@ from __future__ import annotations
 import signal
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
+from service.cli.console import sigterm_as_interrupt
 from service.cli.errors import UsageError
-from service.demo import DemoPlan, comparison_service, generator_engine
+from service.demo import DemoPlan, comparison_service, generator_engine, served_student
 from service.matrix.recipe import MatrixRecipe, load_recipe
 
 
@@ -30,7 +28,8 @@ def up(
     ] = None,
 ) -> None:
     """Serve the demo's base model and adapters (one vLLM engine) and the comparison API on
-    127.0.0.1, print how to use them, and stop both on Ctrl-C (or SIGTERM)."""
+    127.0.0.1 (judges: `reference`, and `distilled` when the demo made it), print how to use
+    them, and stop both on Ctrl-C (or SIGTERM)."""
     registry, recipe = folder / "models.toml", folder / "recipe.toml"
     for needed in (registry, recipe, folder / "eval.jsonl"):
         if not needed.is_file():
@@ -50,9 +49,9 @@ def up(
     plan = DemoPlan(out=folder, vllm_python=vllm_python)
     try:
         with (
-            _sigterm_as_interrupt(),
+            sigterm_as_interrupt(),
             generator_engine(plan, registry, say),
-            comparison_service(plan, registry, port),
+            comparison_service(plan, registry, port, served_student(plan, registry)),
         ):
             typer.echo(commands)
             while True:
@@ -91,17 +90,3 @@ def _free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops like Ctrl-C: every context exits, so vLLM is stopped too."""
-
-    def interrupt(number: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -116,3 +116,49 @@ def test_files_that_disagree_on_an_items_language_are_refused(tmp_path: Path) ->
     second = write(tmp_path / "b.jsonl", [{"id": "1", "label": "1", "language": "fi"}])
     with pytest.raises(NothingToCompareError, match=r"item '1' is in 'es'.*'fi'"):
         agreement(read_labels(first), read_labels(second))
+
+
+def call(verdict: str | None) -> dict[str, object]:
+    return {"raw": verdict or "?", "verdict": verdict}
+
+
+def test_two_results_files_are_also_compared_order_by_order(tmp_path: Path) -> None:
+    teacher = write(
+        tmp_path / "teacher.jsonl",
+        [
+            {"id": "a", "label": "1", "ab": call("1"), "ba": call("2")},
+            {"id": "b", "label": "2", "ab": call("2"), "ba": call("1")},
+            {"id": "c", "label": "tie", "ab": call("1"), "ba": call("1")},
+            {"id": "d", "label": "1", "ab": call("1"), "ba": call("2")},
+        ],
+    )
+    student = write(
+        tmp_path / "student.jsonl",
+        [
+            {"id": "a", "label": "1", "ab": call("1"), "ba": call("2")},  # 2 of 2 orders match
+            {"id": "b", "label": "tie", "ab": call("1"), "ba": call("1")},  # 1 of 2
+            {"id": "c", "label": "tie", "ab": call("1"), "ba": call("1")},  # 2 of 2
+            {"id": "d", "label": None, "ab": call(None), "ba": call("2")},  # 1 of 1 valid
+        ],
+    )
+    result = agreement(read_labels(teacher), read_labels(student))
+    assert result.percent == pytest.approx(100 * 2.5 / 3) and result.n == 3
+    orders = result.orders
+    assert orders is not None
+    assert orders.exact_match == pytest.approx(100 * 6 / 7) and orders.orders == 7
+    # teacher: verdicts 1,2,2,1,1,1,1,2 → five of eight are '1'; 3 of 4 pairs consistent
+    assert orders.first.first_position_preference == pytest.approx(100 * 5 / 8)
+    assert orders.first.order_consistency == pytest.approx(75.0)
+    assert (orders.first.invalid, orders.first.pairs) == (0, 4)
+    # student: 1,2,1,1,1,1,2 → five of seven; of its three valid pairs, one is consistent
+    assert orders.second.first_position_preference == pytest.approx(100 * 5 / 7)
+    assert orders.second.order_consistency == pytest.approx(100 / 3)
+    assert (orders.second.invalid, orders.second.pairs) == (1, 4)
+
+
+def test_label_files_without_orders_have_no_order_comparison(tmp_path: Path) -> None:
+    labels = write(tmp_path / "labels.jsonl", [{"id": 1, "label": "1"}])
+    with_orders = write(
+        tmp_path / "judged.jsonl", [{"id": 1, "label": "1", "ab": call("1"), "ba": call("2")}]
+    )
+    assert agreement(read_labels(labels), read_labels(with_orders)).orders is None

