@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from judges.errors import JudgeDistillationError
-from judges.pairs import Pair
 from judges.prompts import JudgeTemplate
 from judges.results import label_of
 from judges.verdicts import Order, Outcome, Verdict, outcome_of
@@ -58,16 +57,6 @@ class TeacherPair:
     def verdict(self, order: Order) -> Verdict | None:
         """The teacher's verdict on the prompt in `order`."""
         return self.ab if order is Order.AB else self.ba
-
-    def as_pair(self) -> Pair:
-        """The pair for another judge to judge."""
-        return Pair(
-            id=self.id,
-            instruction=self.instruction,
-            response_a=self.response_a,
-            response_b=self.response_b,
-            language=self.language,
-        )
 
     def record(self) -> dict[str, Any]:
         """A results-file line (`sxs agreement` reads its id, label, language, ab and ba)."""

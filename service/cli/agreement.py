@@ -11,6 +11,7 @@ import typer
 
 from judges.agreement import JudgeBehaviour, OrderMatch, read_labels
 from judges.agreement import agreement as compute_agreement
+from service.cli.console import percent
 
 
 def agreement(
@@ -51,7 +52,7 @@ def agreement(
 
 
 def _print_orders(orders: OrderMatch, first: Path, second: Path) -> None:
-    typer.echo(f"exact match per order {_percent(orders.exact_match)}  orders={orders.orders}")
+    typer.echo(f"exact match per order {percent(orders.exact_match)}  orders={orders.orders}")
     for path, judge in ((first, orders.first), (second, orders.second)):
         typer.echo(f"  {path}: {_behaviour(judge)}")
 
@@ -59,10 +60,6 @@ def _print_orders(orders: OrderMatch, first: Path, second: Path) -> None:
 def _behaviour(judge: JudgeBehaviour) -> str:
     return (
         f"invalid {judge.invalid} of {judge.pairs} pairs, order consistency "
-        f"{_percent(judge.order_consistency)}, first-position preference "
-        f"{_percent(judge.first_position_preference)}"
+        f"{percent(judge.order_consistency)}, first-position preference "
+        f"{percent(judge.first_position_preference)}"
     )
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"

@@ -215,3 +215,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def percent(value: float | None) -> str:
+    """`61.8%`, or `n/a` for none."""
+    return "n/a" if value is None else f"{value:.1f}%"

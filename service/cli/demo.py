@@ -16,7 +16,7 @@ from judges.backends.factory import build_judge
 from judges.backends.openai import OpenAIJudgeConfig
 from judges.cache import JudgmentCache
 from judges.prompts import PAPER_TEMPLATE
-from service.cli.console import print_matrix, sigterm_as_interrupt
+from service.cli.console import percent, print_matrix, sigterm_as_interrupt
 from service.cli.errors import CommandFailedError
 from service.demo import (
     JUDGE_NOTE,
@@ -133,6 +133,11 @@ async def _matrices(
         await client.aclose()
 
 
+def _student_results(held_out: Path) -> Path:
+    """Where the distilled judge's verdicts on the held-out pairs are written."""
+    return held_out.with_name("held_out.distilled.jsonl")
+
+
 async def _held_out(config: OpenAIJudgeConfig, plan: DemoPlan, held_out: Path) -> Agreement:
     judge = build_judge(config)
     try:
@@ -141,7 +146,7 @@ async def _held_out(config: OpenAIJudgeConfig, plan: DemoPlan, held_out: Path) -
             judge,
             PAPER_TEMPLATE,
             JudgmentCache(plan.out / "sxs.db"),
-            held_out.with_name("held_out.distilled.jsonl"),
+            _student_results(held_out),
         )
     finally:
         await judge.aclose()
@@ -157,20 +162,13 @@ def _print_held_out(result: Agreement, student: DistilledJudge) -> None:
     if orders is not None:
         judge = orders.second
         typer.echo(
-            f"  exact match per order {_percent(orders.exact_match)}; the distilled judge: "
-            f"first-position preference {_percent(judge.first_position_preference)}, order "
-            f"consistency {_percent(judge.order_consistency)}, invalid {judge.invalid} of "
+            f"  exact match per order {percent(orders.exact_match)}; the distilled judge: "
+            f"first-position preference {percent(judge.first_position_preference)}, order "
+            f"consistency {percent(judge.order_consistency)}, invalid {judge.invalid} of "
             f"{judge.pairs} pairs; its training set answered '1' in "
-            f"{_percent(student.train_first_share)} of {student.train_examples} examples"
+            f"{percent(student.train_first_share)} of {student.train_examples} examples"
         )
-    typer.echo(
-        f"  (sxs agreement {student.held_out} "
-        f"{student.held_out.with_name('held_out.distilled.jsonl')})"
-    )
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+    typer.echo(f"  (sxs agreement {student.held_out} {_student_results(student.held_out)})")
 
 
 async def _run(
