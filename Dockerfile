@@ -26,7 +26,7 @@ COPY recipes ./recipes
 # --system-site-packages: the image's CUDA torch (2.13.0, what the train extra pins) is reused
 # rather than downloaded again; sxs's own pins live in the venv and leave vLLM's untouched.
 RUN python3 -m venv --system-site-packages /opt/sxs \
-    && /opt/sxs/bin/pip install --no-cache-dir ".[train,report]" \
+    && /opt/sxs/bin/pip install --no-cache-dir ".[train,report,ray]" \
     && /opt/sxs/bin/sxs --help > /dev/null
 
 ENV PATH=/opt/sxs/bin:$PATH \

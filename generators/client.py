@@ -26,7 +26,7 @@ from common.openai_http import ClientSettings, MalformedAnswerError
 from common.store import content_key
 from generators.cache import GenerationCache, GenerationRecord, StoredGeneration
 from generators.endpoints import ModelEndpoints
-from generators.registry import Registry, ServedModel
+from generators.registry import PromptFormat, Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,6 @@ class Generator:
         client = client or ClientSettings()
         self.concurrency = client.concurrency
         self._endpoints = ModelEndpoints(registry, client)
-        self._sampling = registry.sampling.model_dump()  # part of every cache key
         self._batch: CachedBatch[GenerationRequest, StoredGeneration, Generation] = CachedBatch(
             key=self._key,
             compute=self._generate,
@@ -104,15 +103,6 @@ class Generator:
         counts = self._batch.counts
         return GenerationCounts(counts.computed, counts.cache_hits, counts.stored)
 
-    def key(self, model: ServedModel, request: GenerationRequest, seed: int) -> str:
-        """The cache key of a request."""
-        return content_key(
-            model.identity,
-            self._sampling,
-            seed,
-            self.registry.prompt_format.value,
-            request.instruction,
-        )
 
     async def generate(
         self,
@@ -129,42 +119,19 @@ class Generator:
         await self._endpoints.aclose()
 
     def _key(self, request: GenerationRequest) -> str:
-        model = self.registry.served(request.model)
-        return self.key(model, request, _seed(request))
+        return generation_key(self.registry, request)
 
     def _cached(self, request: GenerationRequest, stored: StoredGeneration) -> Generation:
         return _generation(request, stored, cached=True)
 
     async def _generate(self, request: GenerationRequest) -> Generation:
         model = self.registry.served(request.model)
-        sampling = self.registry.sampling
-        body = completion_body(
-            model.name,
-            request.instruction,
-            chat=self._endpoints.chat,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            max_tokens=sampling.max_tokens,
-            seed=_seed(request),
-        )
+        body = generation_body(self.registry, request)
         stored: StoredGeneration = await self._endpoints.post(model, body, self._parse)
         return _generation(request, stored, cached=False)
 
     def _parse(self, data: Any) -> StoredGeneration:
-        """The text of a completion; `MalformedAnswerError` when it has none (null or absent)."""
-        chat = self._endpoints.chat
-        try:
-            text = completion_text(data, chat)
-            finish_reason = data["choices"][0].get("finish_reason")
-            tokens = (data.get("usage") or {}).get("completion_tokens")
-        except (KeyError, IndexError, TypeError, AttributeError) as error:
-            raise MalformedAnswerError(
-                f"the answer is not an OpenAI-compatible completion (missing {error})"
-            ) from None
-        if not isinstance(text, str):
-            field = "choices[0].message.content" if chat else "choices[0].text"
-            raise MalformedAnswerError(f"{field} is {json.dumps(text)}, not a text")
-        return StoredGeneration(text, finish_reason, tokens)
+        return parse_generation(data, self._endpoints.chat)
 
     def _save(self, values: list[tuple[str, GenerationRequest, StoredGeneration]]) -> None:
         assert self.cache is not None
@@ -172,6 +139,49 @@ class Generator:
             GenerationRecord(key, r.model, r.language, r.item_id, _seed(r), stored)
             for key, r, stored in values
         )
+
+
+def generation_key(registry: Registry, request: GenerationRequest) -> str:
+    """The cache key of a request: (model identity, sampling, seed, prompt format,
+    instruction); an unknown model raises `UnknownModelError`."""
+    return content_key(
+        registry.served(request.model).identity,
+        registry.sampling.model_dump(),
+        _seed(request),
+        registry.prompt_format.value,
+        request.instruction,
+    )
+
+
+def generation_body(registry: Registry, request: GenerationRequest) -> dict[str, Any]:
+    """The completion request of a generation: the registry's sampling and prompt format, the
+    request's own seed."""
+    sampling = registry.sampling
+    return completion_body(
+        registry.served(request.model).name,
+        request.instruction,
+        chat=registry.prompt_format is PromptFormat.CHAT,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        max_tokens=sampling.max_tokens,
+        seed=_seed(request),
+    )
+
+
+def parse_generation(data: Any, chat: bool) -> StoredGeneration:
+    """The text of a completion; `MalformedAnswerError` when it has none (null or absent)."""
+    try:
+        text = completion_text(data, chat)
+        finish_reason = data["choices"][0].get("finish_reason")
+        tokens = (data.get("usage") or {}).get("completion_tokens")
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
+        raise MalformedAnswerError(
+            f"the answer is not an OpenAI-compatible completion (missing {error})"
+        ) from None
+    if not isinstance(text, str):
+        field = "choices[0].message.content" if chat else "choices[0].text"
+        raise MalformedAnswerError(f"{field} is {json.dumps(text)}, not a text")
+    return StoredGeneration(text, finish_reason, tokens)
 
 
 def _seed(request: GenerationRequest) -> int:

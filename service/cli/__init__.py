@@ -10,6 +10,7 @@ import typer
 
 from service.cli import (
     agreement,
+    batch,
     compare,
     consistency,
     demo,
@@ -63,6 +64,7 @@ COMMANDS: list[tuple[str, Callable[..., Any] | typer.Typer]] = [
     ("train", train.train),
     ("translate", translate.translate),
     ("matrix", matrix.matrix),
+    ("batch", batch.batch),
     ("plot", plot.plot),
     ("compare", compare.compare),
     ("demo", demo.demo),

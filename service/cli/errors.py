@@ -23,6 +23,7 @@ from judges.errors import (
     NothingToCompareError,
     TemplateError,
 )
+from service.batch.errors import BatchInputError, BatchRunError
 from service.jobs.errors import RequestError
 from service.matrix.client import MatrixError, MatrixInputError
 from service.matrix.recipe import RecipeError
@@ -63,10 +64,11 @@ EXIT_CODES: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
             RecipeError,
             RequestError,
             MatrixInputError,
+            BatchInputError,
         ),
         EXIT_BAD_INPUT,
     ),
-    ((CommandFailedError, JudgeError, GeneratorError, MatrixError), EXIT_FAILED),
+    ((CommandFailedError, JudgeError, GeneratorError, MatrixError, BatchRunError), EXIT_FAILED),
 )
 
 

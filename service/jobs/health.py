@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -92,17 +93,21 @@ class HealthChecker:
             self._client = None
         self._lock = None
 
-    async def _probe_all(self) -> HealthReport:
+    async def generators(self, models: Iterable[str]) -> dict[str, str]:
+        """Each endpoint of `models`, shown: `ok` when it lists every one of them it serves."""
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport)
         served: dict[str, set[str]] = {}
-        for name in self.registry.names():
+        for name in models:
             for url in self.registry.served(name).endpoints:
                 served.setdefault(url, set()).add(name)
-        generators = {
+        return {
             shown(url): await self._generator(url, names) for url, names in sorted(served.items())
         }
-        judges = {name: await _judge(judge) for name, judge in self.judges.items()}
+
+    async def _probe_all(self) -> HealthReport:
+        generators = await self.generators(self.registry.names())
+        judges = {name: await probe_judge(judge) for name, judge in self.judges.items()}
         return HealthReport(await liveness(self.store), generators, judges)
 
     async def _generator(self, url: str, names: set[str]) -> str:
@@ -123,7 +128,8 @@ class HealthChecker:
         return OK
 
 
-async def _judge(judge: Judge) -> str:
+async def probe_judge(judge: Judge) -> str:
+    """What the judge's probe says; an error it raises, as a line."""
     try:
         return await judge.probe()
     except Exception as error:  # a probe reports, it never fails the check

@@ -1,0 +1,330 @@
+"""The batch path's driver: check, plan, run the passes on Ray, store what arrives.
+
+1. Every cell's request is checked and its units listed (`units.plan`); a judge the path
+   cannot send, and (when there is work) a backend that does not answer or a Ray cluster out
+   of reach, stop the run before any unit is submitted.
+2. The generation pass: every missing response, through the model's endpoints.
+3. The judge passes: every missing judge call over the pairs now stored, both orders; an
+   output that is no verdict is asked again (a judge whose retries differ) up to the service's
+   `parse_attempts`, then stored as invalid, as the service does (a later run asks again).
+
+The driver is the store's only writer: each batch of answers is written as it arrives, so a
+killed driver loses at most the batches in flight, and the same command submits only what the
+store lacks. A unit without a result (an error answer, a malformed one, a pipeline that
+failed) is reported with its reason and never stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from generators.cache import GenerationRecord
+from generators.client import request_seed
+from generators.registry import PromptFormat
+from judges.backends.base import LOCAL, JudgeReply
+from judges.backends.openai import JudgeModelConfig
+from judges.verdicts import Verdict
+from service.batch import pipeline
+from service.batch.errors import BatchInputError
+from service.batch.pipeline import EndpointRows, RaySettings
+from service.batch.units import GenerationUnit, JudgmentUnit, Plan, cell_requests, plan
+from service.batch.wire import (
+    Failure,
+    generation_label,
+    generation_request,
+    judge_http_request,
+    judgment_label,
+    next_attempt,
+    read_generation,
+    read_judgment,
+)
+from service.jobs.health import OK, probe_judge
+from service.jobs.requests import ComparisonRequest
+from service.matrix.recipe import MatrixRecipe
+from service.wiring import Service
+
+Progress = Callable[[str, int, int], None]  # (stage, units done, units in the stage)
+HTTP_JUDGES = ("openai",)  # sent through Ray's HTTP processor
+LOCAL_JUDGES = ("reference",)  # run in Ray tasks
+
+
+@dataclass
+class StageCounts:
+    """One kind of unit: stored before the run, submitted, stored by it, failed (with why)."""
+
+    stored_before: int = 0
+    submitted: int = 0
+    stored: int = 0
+    failed: list[Failure] = field(default_factory=list)
+
+
+@dataclass
+class BatchReport:
+    """What a run did."""
+
+    generations: StageCounts
+    judgments: StageCounts
+    invalid: int = 0  # judge replies that were no verdict after every attempt (stored invalid)
+    parse_retries: int = 0
+    blocked_pairs: int = 0  # pairs left unjudged: a response failed
+    seconds: float = 0.0
+
+    @property
+    def submitted(self) -> int:
+        """Units sent to Ray, parse retries included."""
+        return self.generations.submitted + self.judgments.submitted
+
+    @property
+    def failed(self) -> list[Failure]:
+        """Every unit without a result."""
+        return self.generations.failed + self.judgments.failed
+
+
+def run_batch(
+    service: Service,
+    recipe: MatrixRecipe,
+    settings: RaySettings,
+    on_progress: Progress | None = None,
+) -> BatchReport:
+    """Store every generation and judge call `recipe` needs that the store lacks."""
+    started = time.monotonic()
+    requests = cell_requests(recipe)
+    first = plan(service, requests)
+    judges = _judges(service, requests)
+    report = BatchReport(
+        StageCounts(stored_before=first.stored_generations),
+        StageCounts(stored_before=first.stored_judgments),
+    )
+    if not first.generations and not first.judgments:
+        report.seconds = time.monotonic() - started
+        return report
+    check_backends(service, first, judges)
+    pipeline.connect(settings)
+    try:
+        _generate(service, first.generations, settings, report, on_progress)
+        second = plan(service, requests)
+        report.blocked_pairs = second.blocked_pairs
+        report.judgments.stored_before = first.stored_judgments
+        _judge(service, second.judgments, settings, report, on_progress)
+    finally:
+        pipeline.disconnect()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def check_backends(service: Service, work: Plan, judges: Iterable[str]) -> None:
+    """The endpoints of the models and judges with units to run answer now, else a
+    `BatchInputError` naming the first that does not (nothing is submitted)."""
+    import asyncio
+
+    models = {unit.request.model for unit in work.generations}
+    generators, judged = asyncio.run(_probe(service, models, list(judges)))
+    problems = [f"generator {url}: {state}" for url, state in generators.items() if state != OK]
+    problems += [f"judge {name!r}: {state}" for name, state in judged.items()
+                 if state not in (OK, LOCAL)]  # fmt: skip
+    if problems:
+        more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BatchInputError(
+            f"{problems[0]}{more}; nothing was submitted: start it (sxs generators serve, the "
+            "judge's server) or fix its address, then run again"
+        )
+
+
+async def _probe(
+    service: Service, models: set[str], judges: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    try:
+        generators = await service.health.generators(sorted(models))
+        return generators, {name: await probe_judge(service.judges[name]) for name in judges}
+    finally:
+        await service.health.aclose()
+        for judge in service.judges.values():
+            await judge.aclose()
+
+
+def _judges(service: Service, requests: list[ComparisonRequest]) -> list[str]:
+    """The judges the cells use, each one the path can send, else a `BatchInputError`."""
+    names = list(dict.fromkeys(
+        name for request in requests for name in service.comparisons.judge_names(request)
+    ))  # fmt: skip
+    for name in names:
+        kind = service.settings.judges[name].kind
+        if kind not in HTTP_JUDGES + LOCAL_JUDGES:
+            raise BatchInputError(
+                f"judge {name!r} is a {kind} judge: the batch path sends judge calls to "
+                "OpenAI-compatible servers (kind openai) or runs them in Ray tasks (kind "
+                "reference); configure such a judge for the recipe"
+            )
+    return names
+
+
+def _generate(
+    service: Service,
+    units: list[GenerationUnit],
+    settings: RaySettings,
+    report: BatchReport,
+    on_progress: Progress | None,
+) -> None:
+    registry = service.registry
+    chat = registry.prompt_format is PromptFormat.CHAT
+    key = service.settings.generator_api_key
+    api_key = key.get_secret_value() if key else None
+    requests = [generation_request(registry, unit, api_key) for unit in units]
+    counts = report.generations
+    counts.submitted += len(units)
+    cache = service.comparisons.generation_cache
+    answered: set[int] = set()
+    try:
+        for answers in pipeline.http_answers(_by_endpoint(requests), settings):
+            records = []
+            for index, answer in answers:
+                answered.add(index)
+                unit = units[index]
+                read = read_generation(answer, chat, unit)
+                if isinstance(read, Failure):
+                    counts.failed.append(read)
+                    continue
+                request = unit.request
+                seed = request_seed(request.model, request.language, request.item_id)
+                records.append(GenerationRecord(
+                    unit.key, request.model, request.language, request.item_id, seed, read
+                ))  # fmt: skip
+            cache.put_many(records)
+            counts.stored += len(records)
+            _show(on_progress, "generations", len(answered), len(units))
+    except Exception as error:  # the pipeline stopped: what did not arrive failed, with why
+        reason = pipeline_failure(error)
+        counts.failed += [Failure(generation_label(units[i]), reason)
+                          for i in range(len(units)) if i not in answered]  # fmt: skip
+
+
+def _judge(
+    service: Service,
+    units: list[JudgmentUnit],
+    settings: RaySettings,
+    report: BatchReport,
+    on_progress: Progress | None,
+) -> None:
+    counts = report.judgments
+    total = len(units)
+    done = 0
+    while units:
+        counts.submitted += len(units)
+        again: list[JudgmentUnit] = []
+        for batch in _judge_pass(service, units, settings, counts):
+            final: dict[str, dict[str, JudgeReply]] = defaultdict(dict)
+            for unit, reply in batch:
+                judge = service.judges[unit.judge]
+                retry = reply.verdict is None and judge.retries_differ
+                if retry and unit.call.attempt < service.settings.parse_attempts:
+                    again.append(next_attempt(unit, reply))
+                    continue
+                report.invalid += reply.verdict is None
+                final[unit.judge][unit.key] = reply
+                done += 1
+            for name, replies in final.items():
+                identity = service.judges[name].identity
+                service.judgment_cache.put_many(identity, service.template.hash, replies)
+                counts.stored += len(replies)
+            _show(on_progress, "judge calls", done + len(counts.failed), total)
+        report.parse_retries += len(again)
+        units = again
+
+
+def _judge_pass(
+    service: Service, units: list[JudgmentUnit], settings: RaySettings, counts: StageCounts
+) -> Iterator[list[tuple[JudgmentUnit, JudgeReply]]]:
+    """Batches of (unit, reply) as they arrive; failures go into `counts`."""
+    answered: set[int] = set()
+    http = {index for index, unit in enumerate(units)
+            if service.settings.judges[unit.judge].kind in HTTP_JUDGES}  # fmt: skip
+    try:
+        for answers in _judge_answers(service, units, http, settings):
+            replies = []
+            for index, answer in answers:
+                answered.add(index)
+                unit = units[index]
+                if index in http:
+                    config = service.settings.judges[unit.judge]
+                    assert isinstance(config, JudgeModelConfig)
+                    read = read_judgment(answer, config, unit)
+                else:
+                    read = _local_reply(answer)
+                if isinstance(read, Failure):
+                    counts.failed.append(read)
+                else:
+                    replies.append((unit, read))
+            yield replies
+    except Exception as error:  # the pipeline stopped: what did not arrive failed, with why
+        reason = pipeline_failure(error)
+        counts.failed += [Failure(judgment_label(units[i]), reason)
+                          for i in range(len(units)) if i not in answered]  # fmt: skip
+
+
+def _judge_answers(
+    service: Service, units: list[JudgmentUnit], http: set[int], settings: RaySettings
+) -> Iterator[pipeline.Answers]:
+    requests = []
+    local: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for index, unit in enumerate(units):
+        config = service.settings.judges[unit.judge]
+        if index in http:
+            assert isinstance(config, JudgeModelConfig)
+            requests.append((index, judge_http_request(config, unit)))
+        else:
+            call = dataclasses.asdict(unit.call) | {"order": unit.call.order.value}
+            local[unit.judge].append((index, call))
+    yield from pipeline.http_answers(_by_endpoint_indexed(requests), settings)
+    for name, rows in local.items():
+        config_json = service.settings.judges[name].model_dump(mode="json")
+        yield from pipeline.local_answers(config_json, rows, settings)
+
+
+def _local_reply(answer: Any) -> JudgeReply:
+    verdict = answer.get("verdict")
+    return JudgeReply(
+        raw=answer.get("raw", ""),
+        verdict=Verdict(verdict) if verdict is not None else None,
+        score_1=answer.get("score_1"),
+        score_2=answer.get("score_2"),
+        prompt_tokens=answer.get("prompt_tokens"),
+        completion_tokens=answer.get("completion_tokens"),
+    )
+
+
+def _by_endpoint(requests: list[Any]) -> list[EndpointRows]:
+    return _by_endpoint_indexed(list(enumerate(requests)))
+
+
+def _by_endpoint_indexed(requests: list[tuple[int, Any]]) -> list[EndpointRows]:
+    """Requests grouped by (URL, headers): one Ray HTTP processor each."""
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], EndpointRows] = {}
+    for index, request in requests:
+        key = (request.url, tuple(sorted(request.headers.items())))
+        group = groups.setdefault(key, EndpointRows(request.url, request.headers, []))
+        group.rows.append((index, request.body))
+    return list(groups.values())
+
+
+def pipeline_failure(error: BaseException) -> str:
+    """The reason a Ray pipeline stopped, in one line: the HTTP stage's own message when it
+    gave up on a request, else the error's last line."""
+    text = str(error)
+    marker = "Reached maximum retries"
+    if marker in text:
+        line = text[text.index(marker) :].splitlines()[0]
+        before, _, after = line.partition(" for input row ")
+        cause = after.rpartition("Previous Exception: ")[2].rstrip(". ")
+        return f"the endpoint did not answer: {before.lower()} ({cause or 'no answer'})"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"the Ray pipeline failed: {lines[-1] if lines else type(error).__name__}"[:400]
+
+
+def _show(on_progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if on_progress is not None:
+        on_progress(stage, done, total)

@@ -1,0 +1,243 @@
+"""Units through Ray Data: the only module that imports Ray.
+
+- `connect`: a Ray instance of this machine's CPUs (no address), or a running cluster
+  (`auto`, `HOST:PORT`, `ray://HOST:PORT`), checked for reachability first;
+- `http_answers`: one `ray.data.llm` HTTP processor per endpoint, their datasets in one union,
+  so every endpoint is busy at once; answers come back to the driver batch by batch;
+- `local_answers`: a judge that runs in-process (chrF to the reference) as a Ray Data map.
+
+What Ray hands back is read with one care: Ray Data stores rows as Arrow tables, and Arrow
+gives every row of a column the union of the keys it saw, the missing ones as null (measured:
+a completion's `top_logprobs` {"1": …, "2": …} comes back with the other rows' tokens added
+as null). A real server never sends a null for a key it has, so nulls are dropped from every
+answer (`without_nulls`) before it is read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.urls import shown
+from service.batch.errors import BatchInputError
+
+Answers = list[tuple[int, Any]]  # (unit index, the answer's JSON)
+
+
+class RaySettings(BaseModel):
+    """How the batch path uses Ray."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str | None = Field(
+        default=None,
+        description="a running cluster (auto, HOST:PORT, ray://HOST:PORT); none: a Ray "
+        "instance of this machine's CPUs",
+    )
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local instance")
+    batch_size: int = Field(default=16, ge=1, le=4096, description="rows per Ray Data batch")
+    concurrency: int = Field(
+        default=4, ge=1, le=1024, description="HTTP workers per endpoint (Ray actors)"
+    )
+    worker_cpus: float = Field(
+        default=0.25, gt=0, le=64, description="CPUs reserved per HTTP worker (it waits on I/O)"
+    )
+    max_retries: int = Field(
+        default=3, ge=0, le=10, description="retries of a request on 408/429/502/503/504 or a "
+        "connection error, with exponential backoff"
+    )  # fmt: skip
+    backoff_s: float = Field(default=0.5, ge=0, le=60, description="the first retry's wait")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRows:
+    """The requests for one URL: (unit index, body) with the same headers."""
+
+    url: str
+    headers: dict[str, str]
+    rows: list[tuple[int, dict[str, Any]]]
+
+
+def connect(settings: RaySettings) -> None:
+    """Start or join Ray; a cluster that cannot be reached is a `BatchInputError`."""
+    try:
+        import ray
+    except ImportError:
+        raise BatchInputError(
+            "the batch path needs Ray: pip install 'sxs-eval[ray]' (or make setup)"
+        ) from None
+    if ray.is_initialized():
+        return
+    address = settings.address
+    if address not in (None, "auto"):
+        _reachable(address)
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    try:
+        ray.init(
+            address=address,
+            num_cpus=settings.num_cpus if address is None else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            configure_logging=True,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = "a local Ray instance" if address is None else f"the Ray cluster at {address}"
+        raise BatchInputError(f"could not start or join {where}: {error}") from None
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
+def disconnect() -> None:
+    """Leave Ray (a local instance stops)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def http_answers(endpoints: list[EndpointRows], settings: RaySettings) -> Iterator[Answers]:
+    """Every row POSTed by Ray's HTTP processor; batches of answers as they arrive."""
+    import ray
+    from ray.data.llm import HttpRequestProcessorConfig, build_processor
+
+    datasets = []
+    for endpoint in endpoints:
+        if not endpoint.rows:
+            continue
+        processor = build_processor(
+            HttpRequestProcessorConfig(
+                url=endpoint.url,
+                headers=endpoint.headers or None,
+                batch_size=settings.batch_size,
+                concurrency=settings.concurrency,
+                max_retries=settings.max_retries,
+                base_retry_wait_time_in_s=settings.backoff_s,
+                http_request_stage={"num_cpus": settings.worker_cpus},
+            ),
+            preprocess=_payload,
+            postprocess=_answer,
+        )
+        rows = [{"unit": index, "body": json.dumps(body)} for index, body in endpoint.rows]
+        datasets.append(processor(ray.data.from_items(rows)))
+    yield from _collect(datasets)
+
+
+def local_answers(
+    config: dict[str, Any], rows: list[tuple[int, dict[str, Any]]], settings: RaySettings
+) -> Iterator[Answers]:
+    """Every call judged by the in-process judge `config` (a judge's settings, as JSON) in Ray
+    tasks; batches of replies (`JudgeReply` fields) as they arrive."""
+    import ray
+
+    items = [
+        {"unit": index, "call": json.dumps(call), "judge": json.dumps(config)}
+        for index, call in rows
+    ]
+    dataset = ray.data.from_items(items).map_batches(
+        judge_batch, batch_size=settings.batch_size, batch_format="pandas"
+    )
+    yield from _collect([dataset])
+
+
+def judge_batch(batch: Any) -> Any:
+    """A Ray Data map: each row's call judged by its in-process judge (runs in Ray workers)."""
+    import asyncio
+
+    from pydantic import TypeAdapter
+
+    from judges.backends.base import JudgeCall
+    from judges.backends.factory import JudgeConfig, build_judge
+    from judges.verdicts import Order
+
+    async def judge_all() -> list[str]:
+        judges: dict[str, Any] = {}  # one judge per configuration
+        replies = []
+        for config, call in zip(batch["judge"], batch["call"], strict=True):
+            if config not in judges:
+                judges[config] = build_judge(TypeAdapter(JudgeConfig).validate_json(config))
+            fields = json.loads(call)
+            order = Order(fields["order"])
+            reply = await judges[config].judge(JudgeCall(**(fields | {"order": order})))
+            replies.append(json.dumps(reply_fields(reply)))
+        for judge in judges.values():
+            await judge.aclose()
+        return replies
+
+    return batch[["unit"]].assign(answer=asyncio.run(judge_all()))
+
+
+def reply_fields(reply: Any) -> dict[str, Any]:
+    """A `JudgeReply` as JSON fields (its verdict as its value)."""
+    verdict = reply.verdict.value if reply.verdict is not None else None
+    return {
+        "raw": reply.raw,
+        "verdict": verdict,
+        "score_1": reply.score_1,
+        "score_2": reply.score_2,
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+    }
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` with every null dropped from its objects (see the module's docstring)."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def _collect(datasets: list[Any]) -> Iterator[Answers]:
+    if not datasets:
+        return
+    union = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
+    for batch in union.iter_batches(batch_size=None, batch_format="numpy"):
+        yield [
+            (int(unit), without_nulls(json.loads(answer)))
+            for unit, answer in zip(batch["unit"], batch["answer"], strict=True)
+        ]
+
+
+def _payload(row: dict[str, Any]) -> dict[str, Any]:
+    return {"payload": json.loads(row["body"])}
+
+
+def _answer(row: dict[str, Any]) -> dict[str, Any]:
+    return {"unit": row["unit"], "answer": json.dumps(row["http_response"], default=_plain)}
+
+
+def _plain(value: Any) -> Any:
+    """NumPy values Ray may hand back, as JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _reachable(address: str, timeout_s: float = 3.0) -> None:
+    """A TCP connection to the cluster's HOST:PORT, or a `BatchInputError` saying what to do."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise BatchInputError(
+            f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto"
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            return
+    except OSError as error:
+        raise BatchInputError(
+            f"the Ray cluster at {shown(address)} is not reachable ({error}); start it with "
+            "`ray start --head` there, or leave --ray-address out for a local instance"
+        ) from None

@@ -1,0 +1,163 @@
+"""`sxs batch`: a recipe's generations and judge calls on Ray, into the service's store."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from service.batch.driver import BatchReport, StageCounts, run_batch
+from service.batch.errors import BatchRunError
+from service.batch.pipeline import RaySettings
+from service.cli.errors import UsageError, setting_problem
+from service.cli.options import JudgeOption, matrix_recipe
+from service.settings import load_settings
+from service.wiring import build_service
+
+
+def batch(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="the service's settings TOML (sxs serve --config): store, models, eval sets, "
+            "judges"
+        ),
+    ] = None,
+    recipe_file: Annotated[
+        Path | None, typer.Option("--recipe", help="a recipe TOML (see recipes/)")
+    ] = None,
+    rows: Annotated[str | None, typer.Option(help="row models, comma-separated")] = None,
+    languages: Annotated[str | None, typer.Option(help="evaluation languages")] = None,
+    baselines: Annotated[str | None, typer.Option(help="LANG=MODEL,…")] = None,
+    reference: Annotated[str | None, typer.Option(help="one baseline for every language")] = None,
+    eval_set: Annotated[str | None, typer.Option(help="[default: the service's]")] = None,
+    judge: JudgeOption = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RAY_ADDRESS",
+            help="a running Ray cluster (auto, HOST:PORT, ray://HOST:PORT) [default: a Ray "
+            "instance of this machine]",
+        ),
+    ] = None,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray instance")] = None,
+    batch_size: Annotated[int, typer.Option(help="rows per Ray Data batch")] = 16,
+    concurrency: Annotated[int, typer.Option(help="HTTP workers per endpoint")] = 4,
+    max_retries: Annotated[
+        int, typer.Option(help="retries of a request on 408/429/5xx or a lost connection")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Store every response and judge call a recipe's matrix needs, on Ray.
+
+    Lists what the store lacks (responses keyed as the generation cache keys them, then both
+    orders of every judge call keyed as the judgment cache keys them), runs it as Ray Data
+    pipelines (ray.data.llm's HTTP processor against the registry's endpoints and the
+    configured judges) and writes each batch into the store as it arrives. Then `sxs matrix`
+    with the same recipe, through `sxs serve --config` on this store, makes no backend call.
+    Interrupted or failed, the same command submits only the missing units.
+    """
+    recipe = matrix_recipe(recipe_file, rows, languages, baselines, eval_set, judge, reference)
+    try:
+        ray = RaySettings(
+            address=ray_address,
+            num_cpus=num_cpus,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            max_retries=max_retries,
+        )
+    except ValidationError as error:
+        raise UsageError(setting_problem(error, _OPTIONS)) from None
+    service = build_service(load_settings(config))
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+        if not console.is_terminal:
+            typer.echo(f"{stage}: {done}/{total}", err=True)
+
+    with progress:
+        report = run_batch(service, recipe, ray, show)
+    db = service.settings.db
+    if as_json:
+        typer.echo(json.dumps(summary(report), indent=2))
+    else:
+        _print(report, db)
+    if report.failed:
+        raise BatchRunError(
+            f"{len(report.failed)} units failed (nothing was stored for them); fix the cause "
+            "and run the same command again: it submits only the missing units"
+        )
+
+
+_OPTIONS = {
+    "address": "--ray-address",
+    "num_cpus": "--num-cpus",
+    "batch_size": "--batch-size",
+    "concurrency": "--concurrency",
+    "max_retries": "--max-retries",
+}
+
+
+def summary(report: BatchReport) -> dict[str, object]:
+    """The report as plain data."""
+    return {
+        "seconds": round(report.seconds, 3),
+        "submitted": report.submitted,
+        "generations": _stage(report.generations),
+        "judgments": _stage(report.judgments)
+        | {"invalid": report.invalid, "parse_retries": report.parse_retries},
+        "blocked_pairs": report.blocked_pairs,
+        "failures": [{"unit": f.what, "reason": f.reason} for f in report.failed],
+    }
+
+
+def _stage(counts: StageCounts) -> dict[str, object]:
+    return {
+        "skipped": counts.stored_before,
+        "submitted": counts.submitted,
+        "stored": counts.stored,
+        "failed": len(counts.failed),
+    }
+
+
+def _print(report: BatchReport, db: Path) -> None:
+    for name, counts in (("generations", report.generations), ("judge calls", report.judgments)):
+        typer.echo(
+            f"{name}: {counts.stored} stored, {counts.stored_before} skipped (already stored), "
+            f"{len(counts.failed)} failed"
+        )
+    if report.parse_retries or report.invalid:
+        typer.echo(f"  judge outputs asked again: {report.parse_retries}; stored as invalid "
+                   f"(no verdict after every attempt): {report.invalid}")  # fmt: skip
+    if report.blocked_pairs:
+        typer.echo(f"  pairs not judged, a response missing: {report.blocked_pairs}")
+    reasons = Counter(failure.reason for failure in report.failed)
+    for reason, count in reasons.most_common(5):
+        example = next(f.what for f in report.failed if f.reason == reason)
+        typer.echo(f"  failed: {count} × {reason} (e.g. {example})")
+    typer.echo(f"{report.submitted} units submitted in {report.seconds:.1f} s; store: {db}")
