@@ -17,6 +17,7 @@ failed) is reported with its reason and never stored.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -318,9 +319,10 @@ def pipeline_failure(error: BaseException) -> str:
     marker = "Reached maximum retries"
     if marker in text:
         line = text[text.index(marker) :].splitlines()[0]
-        before, _, after = line.partition(" for input row ")
-        cause = after.rpartition("Previous Exception: ")[2].rstrip(". ")
-        return f"the endpoint did not answer: {before.lower()} ({cause or 'no answer'})"
+        before = line.partition(" for input row ")[0]
+        cause = re.search(r"Previous Exception: (.*?)\.? (?:Full Traceback|$)", line + " ")
+        why = cause[1] if cause and cause[1] else "no answer"
+        return f"the endpoint did not answer: {before.lower()} ({why})"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return f"the Ray pipeline failed: {lines[-1] if lines else type(error).__name__}"[:400]
 

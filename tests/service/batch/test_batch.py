@@ -89,12 +89,13 @@ def expected_units() -> tuple[int, int]:
     return generations, 2 * pairs
 
 
-def matrix_through_service(backends: Backends, out: Path) -> list[Cell]:
+def matrix_through_service(backends: Backends, out: Path, *extra: str) -> list[Cell]:
     """The matrix `sxs matrix` computes through a real `sxs serve` on the backends' store."""
     process = start_service(backends.config, backends.folder, backends.port)
     try:
         server = f"http://127.0.0.1:{backends.port}"
-        result = CliRunner().invoke(app, ["matrix", "--server", server, "--out", str(out), *RECIPE])
+        args = ["matrix", "--server", server, "--out", str(out), *RECIPE, *extra]
+        result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -149,6 +150,48 @@ def test_the_ray_path_stores_what_the_service_then_reads_without_a_call(
     assert summary["generations"]["skipped"] == generations  # type: ignore[index]
     assert summary["judgments"]["skipped"] == judge_calls  # type: ignore[index]
     assert sum(backends.log.judged.values()) == judge_calls
+
+
+def judgment_rows(folder: Path) -> int:
+    with sqlite3.connect(folder / "sxs.db") as connection:
+        return int(connection.execute("select count(*) from judgments").fetchone()[0])
+
+
+def with_reference_judge(backends: Backends) -> Backends:
+    with backends.config.open("a", encoding="utf-8") as config:
+        config.write('[judges.reference]\nkind = "reference"\n')
+    return backends
+
+
+def test_an_in_process_judge_runs_in_ray_tasks(
+    backends: Backends, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The reference judge (chrF to the eval set's reference answers) is no server: its calls
+    run in Ray tasks, stored under the keys the service reads."""
+    with_reference_judge(backends)
+    _, judge_calls = expected_units()
+    code, summary, error = run_batch(backends, "--judge", "reference")
+    assert code == 0, error
+    assert summary["judgments"]["stored"] == judge_calls  # type: ignore[index]
+    assert not backends.log.judged  # the HTTP judge was not asked
+    rows = judgment_rows(backends.folder)
+    with sqlite3.connect(backends.folder / "sxs.db") as connection:
+        judges = {row[0] for row in connection.execute("select distinct judge from judgments")}
+    assert rows == judge_calls and len(judges) == 1 and judges.pop().startswith("reference|chrF")
+
+    batch_cells = matrix_through_service(backends, backends.folder / "m", "--judge", "reference")
+    assert judgment_rows(backends.folder) == rows  # every call found stored: none made
+
+    folder = tmp_path_factory.mktemp("service-path")
+    alone = Log()
+    with serving(generator_app(alone)) as generator, serving(counting_judge(alone, 0.0)) as judge:
+        port = free_port()
+        config = write_config(folder, port, generator, judge, ["good", "bad", "echo"])
+        fresh = with_reference_judge(Backends(folder, config, port, alone))
+        service_cells = matrix_through_service(fresh, folder / "m", "--judge", "reference")
+    assert judgment_rows(folder) == rows
+    assert comparable(service_cells) == comparable(batch_cells)
+    assert any(cell.score not in (None, 50.0) for cell in batch_cells)
 
 
 def test_a_killed_driver_resumes_with_only_the_missing_units(backends: Backends) -> None:
