@@ -93,6 +93,16 @@ def test_only_the_api_and_the_app_import_fastapi() -> None:
     assert not outside, sorted(outside)
 
 
+def test_ray_is_imported_by_the_batch_pipeline_alone() -> None:
+    importers = {
+        name
+        for name, path in MODULES.items()
+        for imported in imports(path, top_level_only=False)
+        if imported.split(".")[0] == "ray"
+    }
+    assert importers == {"service.batch.pipeline"}
+
+
 @pytest.mark.parametrize("room", ["service.jobs", "service.reports", "service.matrix"])
 def test_the_service_rooms_import_no_cli_and_no_http_layer(room: str) -> None:
     wrong = {

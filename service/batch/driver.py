@@ -31,11 +31,13 @@ from judges.backends.base import LOCAL, JudgeReply
 from judges.backends.openai import JudgeModelConfig
 from judges.verdicts import Verdict
 from service.batch import pipeline
+from service.batch.engine import EngineSpec
 from service.batch.errors import BatchInputError
 from service.batch.pipeline import EndpointRows, RaySettings
 from service.batch.units import GenerationUnit, JudgmentUnit, Plan, cell_requests, plan
 from service.batch.wire import (
     Failure,
+    HttpRequest,
     generation_label,
     generation_request,
     judge_http_request,
@@ -86,17 +88,38 @@ class BatchReport:
         return self.generations.failed + self.judgments.failed
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """How units reach a model: Ray's HTTP processor per endpoint, or (`engine`) vLLM engines
+    in Ray actors running the same bodies."""
+
+    settings: RaySettings
+    engine: EngineSpec | None = None
+
+    def answers(self, requests: list[tuple[int, HttpRequest]]) -> Iterator[pipeline.Answers]:
+        """Answers to (unit index, request) as they arrive."""
+        if self.engine is not None:
+            rows = [(index, request.body) for index, request in requests]
+            yield from pipeline.engine_answers(rows, self.engine, self.settings)
+        else:
+            yield from pipeline.http_answers(_by_endpoint(requests), self.settings)
+
+
 def run_batch(
     service: Service,
     recipe: MatrixRecipe,
     settings: RaySettings,
     on_progress: Progress | None = None,
+    engine: EngineSpec | None = None,
 ) -> BatchReport:
-    """Store every generation and judge call `recipe` needs that the store lacks."""
+    """Store every generation and judge call `recipe` needs that the store lacks; with
+    `engine`, models run in vLLM engines inside Ray (the engine mode), else through the
+    registry's endpoints and the judges' servers."""
     started = time.monotonic()
     requests = cell_requests(recipe)
     first = plan(service, requests)
-    judges = _judges(service, requests)
+    judges = _judges(service, requests, engine)
+    sender = Sender(settings, engine)
     report = BatchReport(
         StageCounts(stored_before=first.stored_generations),
         StageCounts(stored_before=first.stored_judgments),
@@ -104,25 +127,28 @@ def run_batch(
     if not first.generations and not first.judgments:
         report.seconds = time.monotonic() - started
         return report
-    check_backends(service, first, judges)
+    check_backends(service, first, judges, engine is not None)
     pipeline.connect(settings)
     try:
-        _generate(service, first.generations, settings, report, on_progress)
+        _generate(service, first.generations, sender, report, on_progress)
         second = plan(service, requests)
         report.blocked_pairs = second.blocked_pairs
         report.judgments.stored_before = first.stored_judgments
-        _judge(service, second.judgments, settings, report, on_progress)
+        _judge(service, second.judgments, sender, report, on_progress)
     finally:
         pipeline.disconnect()
     report.seconds = time.monotonic() - started
     return report
 
 
-def check_backends(service: Service, work: Plan, judges: Iterable[str]) -> None:
+def check_backends(service: Service, work: Plan, judges: Iterable[str], engine: bool) -> None:
     """The endpoints of the models and judges with units to run answer now, else a
-    `BatchInputError` naming the first that does not (nothing is submitted)."""
+    `BatchInputError` naming the first that does not (nothing is submitted). In the engine
+    mode the models run in Ray: there are no endpoints to check."""
     import asyncio
 
+    if engine:
+        return
     models = {unit.request.model for unit in work.generations}
     generators, judged = asyncio.run(_probe(service, models, list(judges)))
     problems = [f"generator {url}: {state}" for url, state in generators.items() if state != OK]
@@ -148,7 +174,9 @@ async def _probe(
             await judge.aclose()
 
 
-def _judges(service: Service, requests: list[ComparisonRequest]) -> list[str]:
+def _judges(
+    service: Service, requests: list[ComparisonRequest], engine: EngineSpec | None
+) -> list[str]:
     """The judges the cells use, each one the path can send, else a `BatchInputError`."""
     names = list(dict.fromkeys(
         name for request in requests for name in service.comparisons.judge_names(request)
@@ -161,13 +189,21 @@ def _judges(service: Service, requests: list[ComparisonRequest]) -> list[str]:
                 "OpenAI-compatible servers (kind openai) or runs them in Ray tasks (kind "
                 "reference); configure such a judge for the recipe"
             )
+        config = service.settings.judges[name]
+        model = getattr(config, "model", None)
+        if engine is not None and kind in HTTP_JUDGES and model not in service.registry.names():
+            raise BatchInputError(
+                f"judge {name!r} asks model {model!r}, which the registry does not hold: in the "
+                "engine mode a judge model runs in the engines, so it must be the base model or "
+                "an adapter of the registry (such as a distilled judge); or use --mode http"
+            )
     return names
 
 
 def _generate(
     service: Service,
     units: list[GenerationUnit],
-    settings: RaySettings,
+    sender: Sender,
     report: BatchReport,
     on_progress: Progress | None,
 ) -> None:
@@ -181,7 +217,7 @@ def _generate(
     cache = service.comparisons.generation_cache
     answered: set[int] = set()
     try:
-        for answers in pipeline.http_answers(_by_endpoint(requests), settings):
+        for answers in sender.answers(list(enumerate(requests))):
             records = []
             for index, answer in answers:
                 answered.add(index)
@@ -207,7 +243,7 @@ def _generate(
 def _judge(
     service: Service,
     units: list[JudgmentUnit],
-    settings: RaySettings,
+    sender: Sender,
     report: BatchReport,
     on_progress: Progress | None,
 ) -> None:
@@ -217,7 +253,7 @@ def _judge(
     while units:
         counts.submitted += len(units)
         again: list[JudgmentUnit] = []
-        for batch in _judge_pass(service, units, settings, counts):
+        for batch in _judge_pass(service, units, sender, counts):
             final: dict[str, dict[str, JudgeReply]] = defaultdict(dict)
             for unit, reply in batch:
                 judge = service.judges[unit.judge]
@@ -238,14 +274,14 @@ def _judge(
 
 
 def _judge_pass(
-    service: Service, units: list[JudgmentUnit], settings: RaySettings, counts: StageCounts
+    service: Service, units: list[JudgmentUnit], sender: Sender, counts: StageCounts
 ) -> Iterator[list[tuple[JudgmentUnit, JudgeReply]]]:
     """Batches of (unit, reply) as they arrive; failures go into `counts`."""
     answered: set[int] = set()
     http = {index for index, unit in enumerate(units)
             if service.settings.judges[unit.judge].kind in HTTP_JUDGES}  # fmt: skip
     try:
-        for answers in _judge_answers(service, units, http, settings):
+        for answers in _judge_answers(service, units, http, sender):
             replies = []
             for index, answer in answers:
                 answered.add(index)
@@ -255,7 +291,7 @@ def _judge_pass(
                     assert isinstance(config, JudgeModelConfig)
                     read = read_judgment(answer, config, unit)
                 else:
-                    read = _local_reply(answer)
+                    read = _local_reply(answer, unit)
                 if isinstance(read, Failure):
                     counts.failed.append(read)
                 else:
@@ -268,7 +304,7 @@ def _judge_pass(
 
 
 def _judge_answers(
-    service: Service, units: list[JudgmentUnit], http: set[int], settings: RaySettings
+    service: Service, units: list[JudgmentUnit], http: set[int], sender: Sender
 ) -> Iterator[pipeline.Answers]:
     requests = []
     local: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
@@ -280,13 +316,15 @@ def _judge_answers(
         else:
             call = dataclasses.asdict(unit.call) | {"order": unit.call.order.value}
             local[unit.judge].append((index, call))
-    yield from pipeline.http_answers(_by_endpoint_indexed(requests), settings)
+    yield from sender.answers(requests)
     for name, rows in local.items():
         config_json = service.settings.judges[name].model_dump(mode="json")
-        yield from pipeline.local_answers(config_json, rows, settings)
+        yield from pipeline.local_answers(config_json, rows, sender.settings)
 
 
-def _local_reply(answer: Any) -> JudgeReply:
+def _local_reply(answer: Any, unit: JudgmentUnit) -> JudgeReply | Failure:
+    if "error" in answer:
+        return Failure(judgment_label(unit), f"the judge failed: {answer['error']['message']}")
     verdict = answer.get("verdict")
     return JudgeReply(
         raw=answer.get("raw", ""),
@@ -298,11 +336,7 @@ def _local_reply(answer: Any) -> JudgeReply:
     )
 
 
-def _by_endpoint(requests: list[Any]) -> list[EndpointRows]:
-    return _by_endpoint_indexed(list(enumerate(requests)))
-
-
-def _by_endpoint_indexed(requests: list[tuple[int, Any]]) -> list[EndpointRows]:
+def _by_endpoint(requests: list[tuple[int, HttpRequest]]) -> list[EndpointRows]:
     """Requests grouped by (URL, headers): one Ray HTTP processor each."""
     groups: dict[tuple[str, tuple[tuple[str, str], ...]], EndpointRows] = {}
     for index, request in requests:

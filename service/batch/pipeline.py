@@ -4,6 +4,8 @@
   (`auto`, `HOST:PORT`, `ray://HOST:PORT`), checked for reachability first;
 - `http_answers`: one `ray.data.llm` HTTP processor per endpoint, their datasets in one union,
   so every endpoint is busy at once; answers come back to the driver batch by batch;
+- `engine_answers`: the engine mode: vLLM engines in Ray actors run the same bodies
+  (`engine_stage`), the LoRA adapter chosen per row;
 - `local_answers`: a judge that runs in-process (chrF to the reference) as a Ray Data map.
 
 What Ray hands back is read with one care: Ray Data stores rows as Arrow tables, and Arrow
@@ -21,11 +23,12 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.urls import shown
+from service.batch.engine import EngineSpec
 from service.batch.errors import BatchInputError
 
 Answers = list[tuple[int, Any]]  # (unit index, the answer's JSON)
@@ -54,6 +57,12 @@ class RaySettings(BaseModel):
         "connection error, with exponential backoff"
     )  # fmt: skip
     backoff_s: float = Field(default=0.5, ge=0, le=60, description="the first retry's wait")
+    mode: Literal["http", "engine"] = Field(
+        default="http",
+        description="http: ray.data.llm's HTTP processor against the registry's endpoints and "
+        "the judges' servers; engine: vLLM engines inside Ray actors",
+    )
+    engines: int = Field(default=1, ge=1, le=4096, description="vLLM engines (engine mode)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +142,34 @@ def http_answers(endpoints: list[EndpointRows], settings: RaySettings) -> Iterat
     yield from _collect(datasets)
 
 
+def engine_answers(
+    rows: list[tuple[int, dict[str, Any]]], spec: EngineSpec, settings: RaySettings
+) -> Iterator[Answers]:
+    """Every body run by `settings.engines` vLLM engines in Ray actors (`EngineStage`, the
+    adapter chosen per row); batches of answers as they arrive."""
+    import ray
+
+    from service.batch import engine_stage
+
+    # the stage's workers may run another Python (spec.python): they get its code, not a module
+    ray.cloudpickle.register_pickle_by_value(engine_stage)  # type: ignore[no-untyped-call]
+    runtime_env: dict[str, Any] = {"env_vars": spec.env}
+    if spec.python is not None:
+        runtime_env["py_executable"] = spec.python
+    items = [{"unit": index, "body": json.dumps(body)} for index, body in rows]
+    dataset = ray.data.from_items(items).map_batches(
+        engine_stage.EngineStage,
+        fn_constructor_kwargs={"engine": spec.engine, "base": spec.base, "adapters": spec.adapters},
+        batch_size=settings.batch_size,
+        batch_format="numpy",
+        concurrency=settings.engines,
+        runtime_env=runtime_env,
+        num_cpus=spec.num_cpus,
+        num_gpus=spec.num_gpus,
+    )
+    yield from _collect([dataset])
+
+
 def local_answers(
     config: dict[str, Any], rows: list[tuple[int, dict[str, Any]]], settings: RaySettings
 ) -> Iterator[Answers]:
@@ -168,7 +205,11 @@ def judge_batch(batch: Any) -> Any:
                 judges[config] = build_judge(TypeAdapter(JudgeConfig).validate_json(config))
             fields = json.loads(call)
             order = Order(fields["order"])
-            reply = await judges[config].judge(JudgeCall(**(fields | {"order": order})))
+            try:
+                reply = await judges[config].judge(JudgeCall(**(fields | {"order": order})))
+            except Exception as error:  # this call fails, not the batch: it is reported
+                replies.append(json.dumps({"error": {"message": str(error)}}))
+                continue
             replies.append(json.dumps(reply_fields(reply)))
         for judge in judges.values():
             await judge.aclose()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from generators.client import GenerationRequest, generation_key
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.cache import judgment_key
-from judges.pairs import Pair
 from judges.sxs import presentations
 from service.jobs.requests import ComparisonRequest
 from service.matrix.client import comparison_body
@@ -92,14 +91,7 @@ def plan(service: Service, requests: list[ComparisonRequest]) -> Plan:
             if a is None or b is None:
                 blocked += 1
                 continue
-            judged = Pair(
-                id=item.id,
-                instruction=item.text,
-                response_a=a.text,
-                response_b=b.text,
-                language=request.language,
-                reference=item.reference,
-            )
+            judged = item.pair(request.language, a.text, b.text)
             if judged.identical:
                 continue
             for name in names:

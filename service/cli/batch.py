@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,13 +20,23 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from generators.server import detect_device
+from generators.vllm_command import Device
 from service.batch.driver import BatchReport, StageCounts, run_batch
+from service.batch.engine import engine_spec
 from service.batch.errors import BatchRunError
 from service.batch.pipeline import RaySettings
 from service.cli.errors import UsageError, setting_problem
 from service.cli.options import JudgeOption, matrix_recipe
 from service.settings import load_settings
 from service.wiring import build_service
+
+
+class BatchMode(StrEnum):
+    """Where the models run."""
+
+    HTTP = "http"
+    ENGINE = "engine"
 
 
 def batch(
@@ -59,6 +70,25 @@ def batch(
     max_retries: Annotated[
         int, typer.Option(help="retries of a request on 408/429/5xx or a lost connection")
     ] = 3,
+    mode: Annotated[
+        BatchMode,
+        typer.Option(
+            help="http: ray.data.llm's HTTP processor against the registry's endpoints and the "
+            "judges' servers; engine: vLLM engines inside Ray actors (base model + every "
+            "adapter, the adapter chosen per row; a judge model must be in the registry)"
+        ),
+    ] = BatchMode.HTTP,
+    engines: Annotated[int, typer.Option(help="vLLM engines in the engine mode")] = 1,
+    device: Annotated[
+        Device | None, typer.Option(help="the engines' device [default: gpu if nvidia-smi runs]")
+    ] = None,
+    engine_python: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SXS_VLLM_PYTHON",
+            help="the Python with vllm (and ray) that runs the engines [default: this one]",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Store every response and judge call a recipe's matrix needs, on Ray.
@@ -66,7 +96,8 @@ def batch(
     Lists what the store lacks (responses keyed as the generation cache keys them, then both
     orders of every judge call keyed as the judgment cache keys them), runs it as Ray Data
     pipelines (ray.data.llm's HTTP processor against the registry's endpoints and the
-    configured judges) and writes each batch into the store as it arrives. Then `sxs matrix`
+    configured judges; --mode engine: vLLM engines inside Ray) and writes each batch into the
+    store as it arrives. Then `sxs matrix`
     with the same recipe, through `sxs serve --config` on this store, makes no backend call.
     Interrupted or failed, the same command submits only the missing units.
     """
@@ -78,10 +109,15 @@ def batch(
             batch_size=batch_size,
             concurrency=concurrency,
             max_retries=max_retries,
+            mode=mode.value,
+            engines=engines,
         )
     except ValidationError as error:
         raise UsageError(setting_problem(error, _OPTIONS)) from None
     service = build_service(load_settings(config))
+    engine = None
+    if mode is BatchMode.ENGINE:
+        engine = engine_spec(service.registry, device or detect_device(), engine_python)
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -101,7 +137,7 @@ def batch(
             typer.echo(f"{stage}: {done}/{total}", err=True)
 
     with progress:
-        report = run_batch(service, recipe, ray, show)
+        report = run_batch(service, recipe, ray, show, engine)
     db = service.settings.db
     if as_json:
         typer.echo(json.dumps(summary(report), indent=2))
@@ -120,6 +156,7 @@ _OPTIONS = {
     "batch_size": "--batch-size",
     "concurrency": "--concurrency",
     "max_retries": "--max-retries",
+    "engines": "--engines",
 }
 
 

