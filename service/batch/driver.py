@@ -110,16 +110,15 @@ def run_batch(
     recipe: MatrixRecipe,
     settings: RaySettings,
     on_progress: Progress | None = None,
-    engine: EngineSpec | None = None,
+    engine: Callable[[], EngineSpec] | None = None,
 ) -> BatchReport:
     """Store every generation and judge call `recipe` needs that the store lacks; with
-    `engine`, models run in vLLM engines inside Ray (the engine mode), else through the
-    registry's endpoints and the judges' servers."""
+    `engine` (the engines' spec, made when there is work), models run in vLLM engines inside
+    Ray (the engine mode), else through the registry's endpoints and the judges' servers."""
     started = time.monotonic()
     requests = cell_requests(recipe)
     first = plan(service, requests)
-    judges = _judges(service, requests, engine)
-    sender = Sender(settings, engine)
+    judges = _judges(service, requests, engine is not None)
     report = BatchReport(
         StageCounts(stored_before=first.stored_generations),
         StageCounts(stored_before=first.stored_judgments),
@@ -128,6 +127,7 @@ def run_batch(
         report.seconds = time.monotonic() - started
         return report
     check_backends(service, first, judges, engine is not None)
+    sender = Sender(settings, engine() if engine is not None else None)
     pipeline.connect(settings)
     try:
         _generate(service, first.generations, sender, report, on_progress)
@@ -174,9 +174,7 @@ async def _probe(
             await judge.aclose()
 
 
-def _judges(
-    service: Service, requests: list[ComparisonRequest], engine: EngineSpec | None
-) -> list[str]:
+def _judges(service: Service, requests: list[ComparisonRequest], engine: bool) -> list[str]:
     """The judges the cells use, each one the path can send, else a `BatchInputError`."""
     names = list(dict.fromkeys(
         name for request in requests for name in service.comparisons.judge_names(request)
@@ -191,7 +189,7 @@ def _judges(
             )
         config = service.settings.judges[name]
         model = getattr(config, "model", None)
-        if engine is not None and kind in HTTP_JUDGES and model not in service.registry.names():
+        if engine and kind in HTTP_JUDGES and model not in service.registry.names():
             raise BatchInputError(
                 f"judge {name!r} asks model {model!r}, which the registry does not hold: in the "
                 "engine mode a judge model runs in the engines, so it must be the base model or "

@@ -23,7 +23,7 @@ from rich.progress import (
 from generators.server import detect_device
 from generators.vllm_command import Device
 from service.batch.driver import BatchReport, StageCounts, run_batch
-from service.batch.engine import engine_spec
+from service.batch.engine import EngineSpec, engine_spec
 from service.batch.errors import BatchRunError
 from service.batch.pipeline import RaySettings
 from service.cli.errors import UsageError, setting_problem
@@ -115,9 +115,10 @@ def batch(
     except ValidationError as error:
         raise UsageError(setting_problem(error, _OPTIONS)) from None
     service = build_service(load_settings(config))
-    engine = None
-    if mode is BatchMode.ENGINE:
-        engine = engine_spec(service.registry, device or detect_device(), engine_python)
+
+    def engine() -> EngineSpec:
+        return engine_spec(service.registry, device or detect_device(), engine_python)
+
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -137,7 +138,7 @@ def batch(
             typer.echo(f"{stage}: {done}/{total}", err=True)
 
     with progress:
-        report = run_batch(service, recipe, ray, show, engine)
+        report = run_batch(service, recipe, ray, show, engine if mode is BatchMode.ENGINE else None)
     db = service.settings.db
     if as_json:
         typer.echo(json.dumps(summary(report), indent=2))

@@ -262,6 +262,8 @@ def test_failed_judge_calls_are_listed_and_never_stored(tmp_path: Path) -> None:
         (("--ray-address", "nowhere"), "is not HOST:PORT"),
         (("--batch-size", "0"), "--batch-size"),
         (("--judge", "gpt-5"), "judge 'gpt-5' is not configured"),
+        (("--mode", "engine", "--device", "cpu"), "which the registry does not hold"),
+        (("--mode", "both"), "'both' is not one of"),
     ],
 )
 def test_bad_input_stops_before_any_unit(
