@@ -103,7 +103,6 @@ class Generator:
         counts = self._batch.counts
         return GenerationCounts(counts.computed, counts.cache_hits, counts.stored)
 
-
     async def generate(
         self,
         requests: Sequence[GenerationRequest],

@@ -133,7 +133,6 @@ def run_batch(
         _generate(service, first.generations, sender, report, on_progress)
         second = plan(service, requests)
         report.blocked_pairs = second.blocked_pairs
-        report.judgments.stored_before = first.stored_judgments
         _judge(service, second.judgments, sender, report, on_progress)
     finally:
         pipeline.disconnect()

@@ -23,7 +23,7 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,11 +57,6 @@ class RaySettings(BaseModel):
         "connection error, with exponential backoff"
     )  # fmt: skip
     backoff_s: float = Field(default=0.5, ge=0, le=60, description="the first retry's wait")
-    mode: Literal["http", "engine"] = Field(
-        default="http",
-        description="http: ray.data.llm's HTTP processor against the registry's endpoints and "
-        "the judges' servers; engine: vLLM engines inside Ray actors",
-    )
     engines: int = Field(default=1, ge=1, le=4096, description="vLLM engines (engine mode)")
 
 

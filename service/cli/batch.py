@@ -109,7 +109,6 @@ def batch(
             batch_size=batch_size,
             concurrency=concurrency,
             max_retries=max_retries,
-            mode=mode.value,
             engines=engines,
         )
     except ValidationError as error:
