@@ -16,7 +16,6 @@ from pathlib import Path
 
 from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore, content_key
 from judges.backends.base import JudgeCall, JudgeReply
-from judges.verdicts import Verdict
 
 _FIELDS = ("raw", "verdict", "score_1", "score_2", "prompt_tokens", "completion_tokens")
 
@@ -55,14 +54,7 @@ class JudgmentCache:
     def get_many(self, keys: Iterable[str]) -> dict[str, JudgeReply]:
         """The stored valid replies among `keys` (an invalid reply is asked again)."""
         return {
-            key: JudgeReply(
-                raw=row["raw"],
-                verdict=Verdict(row["verdict"]) if row["verdict"] is not None else None,
-                score_1=row["score_1"],
-                score_2=row["score_2"],
-                prompt_tokens=row["prompt_tokens"],
-                completion_tokens=row["completion_tokens"],
-            )
+            key: JudgeReply.from_fields(row)
             for key, row in self._store.get_many(keys, _FIELDS).items()
             if row["verdict"] is not None
         }
@@ -71,17 +63,7 @@ class JudgmentCache:
         """Store replies; a key already present keeps its first valid reply."""
         self._store.put_many(
             [
-                {
-                    "key": key,
-                    "judge": judge,
-                    "template_hash": template_hash,
-                    "raw": reply.raw,
-                    "verdict": reply.verdict.value if reply.verdict is not None else None,
-                    "score_1": reply.score_1,
-                    "score_2": reply.score_2,
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                }
+                {"key": key, "judge": judge, "template_hash": template_hash} | reply.fields()
                 for key, reply in items.items()
             ]
         )

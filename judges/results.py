@@ -132,17 +132,7 @@ class RecordedPair(BaseModel):
 def _call_record(call: JudgedCall | None) -> dict[str, Any] | None:
     if call is None:
         return None
-    reply = call.reply
-    return {
-        "raw": reply.raw,
-        "verdict": reply.verdict.value if reply.verdict is not None else None,
-        "score_1": reply.score_1,
-        "score_2": reply.score_2,
-        "prompt_tokens": reply.prompt_tokens,
-        "completion_tokens": reply.completion_tokens,
-        "attempts": call.attempts,
-        "cached": call.cached,
-    }
+    return call.reply.fields() | {"attempts": call.attempts, "cached": call.cached}
 
 
 def result_record(result: PairResult | PanelResult) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from judges.verdicts import Order, Verdict
 
@@ -47,6 +48,30 @@ class JudgeReply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     failed: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The reply as plain JSON fields (its verdict as its value), as stored and recorded."""
+        return {
+            "raw": self.raw,
+            "verdict": self.verdict.value if self.verdict is not None else None,
+            "score_1": self.score_1,
+            "score_2": self.score_2,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> JudgeReply:
+        """The reply `fields` describe (absent scores and counts: None)."""
+        verdict = fields.get("verdict")
+        return cls(
+            raw=fields["raw"],
+            verdict=Verdict(verdict) if verdict is not None else None,
+            score_1=fields.get("score_1"),
+            score_2=fields.get("score_2"),
+            prompt_tokens=fields.get("prompt_tokens"),
+            completion_tokens=fields.get("completion_tokens"),
+        )
 
 
 class Judge(Protocol):

@@ -29,7 +29,6 @@ from generators.client import request_seed
 from generators.registry import PromptFormat
 from judges.backends.base import LOCAL, JudgeReply
 from judges.backends.openai import JudgeModelConfig
-from judges.verdicts import Verdict
 from service.batch import pipeline
 from service.batch.engine import EngineSpec
 from service.batch.errors import BatchInputError
@@ -322,15 +321,7 @@ def _judge_answers(
 def _local_reply(answer: Any, unit: JudgmentUnit) -> JudgeReply | Failure:
     if "error" in answer:
         return Failure(judgment_label(unit), f"the judge failed: {answer['error']['message']}")
-    verdict = answer.get("verdict")
-    return JudgeReply(
-        raw=answer.get("raw", ""),
-        verdict=Verdict(verdict) if verdict is not None else None,
-        score_1=answer.get("score_1"),
-        score_2=answer.get("score_2"),
-        prompt_tokens=answer.get("prompt_tokens"),
-        completion_tokens=answer.get("completion_tokens"),
-    )
+    return JudgeReply.from_fields(answer)
 
 
 def _by_endpoint(requests: list[tuple[int, HttpRequest]]) -> list[EndpointRows]:

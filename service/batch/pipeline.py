@@ -205,25 +205,12 @@ def judge_batch(batch: Any) -> Any:
             except Exception as error:  # this call fails, not the batch: it is reported
                 replies.append(json.dumps({"error": {"message": str(error)}}))
                 continue
-            replies.append(json.dumps(reply_fields(reply)))
+            replies.append(json.dumps(reply.fields()))
         for judge in judges.values():
             await judge.aclose()
         return replies
 
     return batch[["unit"]].assign(answer=asyncio.run(judge_all()))
-
-
-def reply_fields(reply: Any) -> dict[str, Any]:
-    """A `JudgeReply` as JSON fields (its verdict as its value)."""
-    verdict = reply.verdict.value if reply.verdict is not None else None
-    return {
-        "raw": reply.raw,
-        "verdict": verdict,
-        "score_1": reply.score_1,
-        "score_2": reply.score_2,
-        "prompt_tokens": reply.prompt_tokens,
-        "completion_tokens": reply.completion_tokens,
-    }
 
 
 def without_nulls(value: Any) -> Any:
