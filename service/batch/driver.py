@@ -211,29 +211,25 @@ def _generate(
     counts = report.generations
     counts.submitted += len(units)
     cache = service.comparisons.generation_cache
-    answered: set[int] = set()
-    try:
-        for answers in sender.answers(list(enumerate(requests))):
-            records = []
-            for index, answer in answers:
-                answered.add(index)
-                unit = units[index]
-                read = read_generation(answer, chat, unit)
-                if isinstance(read, Failure):
-                    counts.failed.append(read)
-                    continue
-                request = unit.request
-                seed = request_seed(request.model, request.language, request.item_id)
-                records.append(GenerationRecord(
-                    unit.key, request.model, request.language, request.item_id, seed, read
-                ))  # fmt: skip
-            cache.put_many(records)
-            counts.stored += len(records)
-            _show(on_progress, "generations", len(answered), len(units))
-    except Exception as error:  # the pipeline stopped: what did not arrive failed, with why
-        reason = pipeline_failure(error)
-        counts.failed += [Failure(generation_label(units[i]), reason)
-                          for i in range(len(units)) if i not in answered]  # fmt: skip
+    labels = [generation_label(unit) for unit in units]
+    answered = 0
+    for answers in _arrived(sender.answers(list(enumerate(requests))), labels, counts.failed):
+        records = []
+        for index, answer in answers:
+            unit = units[index]
+            read = read_generation(answer, chat, unit)
+            if isinstance(read, Failure):
+                counts.failed.append(read)
+                continue
+            request = unit.request
+            seed = request_seed(request.model, request.language, request.item_id)
+            records.append(GenerationRecord(
+                unit.key, request.model, request.language, request.item_id, seed, read
+            ))  # fmt: skip
+        cache.put_many(records)
+        counts.stored += len(records)
+        answered += len(answers)
+        _show(on_progress, "generations", answered, len(units))
 
 
 def _judge(
@@ -273,30 +269,42 @@ def _judge_pass(
     service: Service, units: list[JudgmentUnit], sender: Sender, counts: StageCounts
 ) -> Iterator[list[tuple[JudgmentUnit, JudgeReply]]]:
     """Batches of (unit, reply) as they arrive; failures go into `counts`."""
-    answered: set[int] = set()
     http = {index for index, unit in enumerate(units)
             if service.settings.judges[unit.judge].kind in HTTP_JUDGES}  # fmt: skip
+    labels = [judgment_label(unit) for unit in units]
+    arriving = _arrived(_judge_answers(service, units, http, sender), labels, counts.failed)
+    for answers in arriving:
+        replies = []
+        for index, answer in answers:
+            unit = units[index]
+            if index in http:
+                config = service.settings.judges[unit.judge]
+                assert isinstance(config, JudgeModelConfig)
+                read = read_judgment(answer, config, unit)
+            else:
+                read = _local_reply(answer, unit)
+            if isinstance(read, Failure):
+                counts.failed.append(read)
+            else:
+                replies.append((unit, read))
+        yield replies
+
+
+def _arrived(
+    answers: Iterator[pipeline.Answers], labels: list[str], failed: list[Failure]
+) -> Iterator[pipeline.Answers]:
+    """`answers` as they arrive; if the pipeline stops, every unit that had no answer yet is
+    a failure with the pipeline's reason (`labels`: each unit's name, by index). Only the
+    pipeline is guarded: an error of the caller's own work (a store write) propagates."""
+    answered: set[int] = set()
     try:
-        for answers in _judge_answers(service, units, http, sender):
-            replies = []
-            for index, answer in answers:
-                answered.add(index)
-                unit = units[index]
-                if index in http:
-                    config = service.settings.judges[unit.judge]
-                    assert isinstance(config, JudgeModelConfig)
-                    read = read_judgment(answer, config, unit)
-                else:
-                    read = _local_reply(answer, unit)
-                if isinstance(read, Failure):
-                    counts.failed.append(read)
-                else:
-                    replies.append((unit, read))
-            yield replies
-    except Exception as error:  # the pipeline stopped: what did not arrive failed, with why
+        for batch in answers:
+            answered.update(index for index, _ in batch)
+            yield batch
+    except Exception as error:
         reason = pipeline_failure(error)
-        counts.failed += [Failure(judgment_label(units[i]), reason)
-                          for i in range(len(units)) if i not in answered]  # fmt: skip
+        failed += [Failure(label, reason)
+                   for index, label in enumerate(labels) if index not in answered]  # fmt: skip
 
 
 def _judge_answers(

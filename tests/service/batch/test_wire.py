@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from generators.cache import StoredGeneration
@@ -9,7 +11,7 @@ from generators.client import GenerationRequest
 from judges.backends.base import JudgeCall
 from judges.backends.openai import JudgeMode, OpenAIJudgeConfig
 from judges.verdicts import Order, Verdict
-from service.batch.driver import pipeline_failure
+from service.batch.driver import _arrived, pipeline_failure
 from service.batch.pipeline import without_nulls
 from service.batch.units import GenerationUnit, JudgmentUnit
 from service.batch.wire import Failure, read_generation, read_judgment
@@ -77,3 +79,28 @@ def test_a_judge_answer_without_logprobs_is_a_failure() -> None:
 )
 def test_a_pipeline_failure_is_one_line(error: Exception, reason: str) -> None:
     assert pipeline_failure(error) == reason
+
+
+def pipeline_stopping_after_one_batch() -> Iterator[list[tuple[int, object]]]:
+    yield [(0, {"ok": 1}), (2, {"ok": 3})]
+    raise RuntimeError("Reached maximum retries of 3 for input row {}. Previous Exception: X.")
+
+
+def test_a_stopped_pipeline_fails_the_units_without_an_answer() -> None:
+    failed: list[Failure] = []
+    arrived = list(_arrived(pipeline_stopping_after_one_batch(), ["a", "b", "c", "d"], failed))
+    assert arrived == [[(0, {"ok": 1}), (2, {"ok": 3})]]
+    reason = "the endpoint did not answer: reached maximum retries of 3 (X)"
+    assert failed == [Failure("b", reason), Failure("d", reason)]
+
+
+def test_an_error_of_the_callers_own_work_propagates_and_fails_no_unit() -> None:
+    failed: list[Failure] = []
+
+    def store_each_batch() -> None:
+        for _ in _arrived(pipeline_stopping_after_one_batch(), ["a", "b", "c", "d"], failed):
+            raise OSError("disk full")  # as a store write that fails
+
+    with pytest.raises(OSError, match="disk full"):
+        store_each_batch()
+    assert failed == []
