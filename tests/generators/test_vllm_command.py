@@ -1,4 +1,6 @@
+import importlib.metadata
 import json
+import os
 import re
 from pathlib import Path
 
@@ -144,3 +146,26 @@ def test_environment_by_device(tmp_path: Path) -> None:
     gpu = vllm_environment(registry, Device.GPU, base={})
     assert "VLLM_CPU_KVCACHE_SPACE" not in gpu
     assert gpu["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
+    assert "PYTHONPATH" not in gpu  # the GPU kernels skip base rows themselves
+
+
+def test_on_cpu_vllm_finds_the_plugin_that_keeps_adapters_off_base_rows(tmp_path: Path) -> None:
+    registry_file = tmp_path / "models.toml"
+    registry_file.write_text('base_model = "b"\n', "utf-8")
+    registry = load_registry(registry_file)
+    alone = vllm_environment(registry, Device.CPU, base={})
+    (folder,) = alone["PYTHONPATH"].split(os.pathsep)
+    (plugin,) = [
+        entry
+        for distribution in importlib.metadata.distributions(path=[folder])
+        for entry in distribution.entry_points
+        if entry.group == "vllm.general_plugins"
+    ]
+    assert (plugin.name, plugin.value) == ("sxs_lora_base_rows", "sxs_vllm_cpu_fixes:register")
+    assert (Path(folder) / "sxs_vllm_cpu_fixes.py").is_file()
+    assert "VLLM_PLUGINS" not in alone  # unset: vLLM loads every plugin it finds
+    chosen = vllm_environment(
+        registry, Device.CPU, base={"PYTHONPATH": "/mine", "VLLM_PLUGINS": "theirs"}
+    )
+    assert chosen["PYTHONPATH"] == os.pathsep.join([folder, "/mine"])
+    assert chosen["VLLM_PLUGINS"] == "theirs,sxs_lora_base_rows"
