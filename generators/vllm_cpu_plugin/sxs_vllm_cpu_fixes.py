@@ -9,8 +9,8 @@ they add nothing, whatever slot -1 points at. GPU builds use other kernels, whic
 
 sxs runs vLLM on CPU with this folder on PYTHONPATH (`generators.vllm_command.vllm_environment`);
 vLLM finds the entry point in `sxs_vllm_cpu_fixes-1.0.dist-info` and calls `register` in every
-process it starts. The module is run by the vLLM environment's Python, not the project's, and
-imports only the standard library at top level.
+process it starts. The module is run by the vLLM environment's Python, not the project's: it
+imports only the standard library at top level, and vLLM inside `register`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ def register() -> None:
 
 def base_rows_zeroed(op: Callable[..., Any]) -> Callable[..., Any]:
     """`op(inputs, weights, output, indices, ...)` with the rows whose index is -1 zeroed."""
-    import torch
 
     @functools.wraps(op)
     def fixed(
@@ -49,7 +48,7 @@ def base_rows_zeroed(op: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         base = indices < 0
         if bool(base.any()):
-            inputs = torch.where(base.unsqueeze(-1), 0.0, inputs)
+            inputs = inputs.masked_fill(base.unsqueeze(-1), 0.0)
         return op(inputs, weights, output, indices, *args, **kwargs)
 
     setattr(fixed, MARK, True)
