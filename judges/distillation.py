@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,21 @@ class TeacherPair:
     def verdict(self, order: Order) -> Verdict | None:
         """The teacher's verdict on the prompt in `order`."""
         return self.ab if order is Order.AB else self.ba
+
+    def judged(self) -> Iterator[tuple[Order, str, str, Verdict]]:
+        """(order, Answer1, Answer2, the teacher's verdict) for each order with a valid
+        verdict; nothing for identical responses."""
+        if self.identical:
+            return
+        for order in Order:
+            verdict = self.verdict(order)
+            if verdict is not None:
+                first, second = (
+                    (self.response_a, self.response_b)
+                    if order is Order.AB
+                    else (self.response_b, self.response_a)
+                )
+                yield order, first, second, verdict
 
     def record(self) -> dict[str, Any]:
         """A results-file line (`sxs agreement` reads its id, label, language, ab and ba)."""
@@ -128,17 +143,7 @@ def examples(pairs: Iterable[TeacherPair], template: JudgeTemplate) -> list[Exam
     """One example per order with a valid teacher verdict; identical pairs are left out."""
     made: list[Example] = []
     for pair in pairs:
-        if pair.identical:
-            continue
-        for order in Order:
-            verdict = pair.verdict(order)
-            if verdict is None:
-                continue
-            first, second = (
-                (pair.response_a, pair.response_b)
-                if order is Order.AB
-                else (pair.response_b, pair.response_a)
-            )
+        for order, first, second, verdict in pair.judged():
             prompt = template.render(pair.instruction, first, second)
             made.append(Example(pair.id, order, prompt, verdict))
     return made

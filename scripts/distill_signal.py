@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from judges.distillation import TeacherPair, split_by_item  # noqa: E402
-from judges.verdicts import Order, Verdict  # noqa: E402
+from judges.verdicts import Verdict  # noqa: E402
 from service.distill.teacher import teacher_pairs  # noqa: E402
 
 Row = tuple[tuple[float, float, float], bool]  # features, teacher answered '1'
@@ -50,19 +50,9 @@ def rows(pairs: list[TeacherPair]) -> list[Row]:
     """One row per order with a valid teacher verdict (identical answers left out)."""
     made: list[Row] = []
     for pair in pairs:
-        if pair.identical:
-            continue
         main = scripts(pair.instruction).most_common(1)
         wanted = main[0][0] if main else None
-        for order in Order:
-            verdict = pair.verdict(order)
-            if verdict is None:
-                continue
-            first, second = (
-                (pair.response_a, pair.response_b)
-                if order is Order.AB
-                else (pair.response_b, pair.response_a)
-            )
+        for _, first, second, verdict in pair.judged():
             length = math.log(len(first) + 1) - math.log(len(second) + 1)
             in_script = share(first, wanted) - share(second, wanted)
             made.append(((length, in_script, length * in_script), verdict is Verdict.FIRST))
