@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 BGMV = ("bgmv_shrink", "bgmv_expand", "bgmv_expand_slice")
 SGMV = ("sgmv_shrink", "sgmv_expand", "sgmv_expand_slice")
@@ -108,37 +108,57 @@ def lora_rows(
     inputs = inputs.to(dtype)
     target = output[:, columns]
     width = target.shape[1]
-    slots, counts = indices.unique_consecutive(return_counts=True)
-    if len(slots) == 1:  # one model for every row (or one input row broadcast): no gather
-        slot = int(slots[0])
-        if slot < 0:
-            if not add:
-                target.zero_()
-            return
-        _write(target, inputs, weights[slot, :width].to(dtype), add, scaling)
-        return
-    if len(slots) <= MAX_RUNS:  # prefill: each sequence's rows are contiguous, slice them
-        start = 0
-        for slot, count in zip(slots.tolist(), counts.tolist(), strict=True):
-            rows = slice(start, start + count)
-            start += count
+    grouping = grouping_of(indices)
+    if grouping.runs is not None:  # one model for all rows, or each sequence's rows together
+        for slot, start, stop in grouping.runs:
+            rows = slice(start, stop) if len(grouping.runs) > 1 else slice(None)
             if slot >= 0:
                 _write(target[rows], inputs[rows], weights[slot, :width].to(dtype), add, scaling)
             elif not add:
                 target[rows].zero_()
         return
-    delta = output.new_zeros((target.shape[0], width))  # decode: rows interleaved, gather
-    for slot in indices.unique().tolist():
-        if slot >= 0:
-            rows = (indices == slot).nonzero().squeeze(1)
-            product = inputs.index_select(0, rows) @ weights[slot, :width].to(dtype).T
-            delta.index_copy_(0, rows, product.to(output.dtype))
+    delta = output.new_zeros((target.shape[0], width))  # rows interleaved (decode): gather
+    for slot, rows in grouping.rows:
+        product = inputs.index_select(0, rows) @ weights[slot, :width].to(dtype).T
+        delta.index_copy_(0, rows, product.to(output.dtype))
     if scaling != 1.0:
         delta.mul_(scaling)
     if add:
         target.add_(delta)
     else:
         target.copy_(delta)
+
+
+class Grouping(NamedTuple):
+    """Which rows use which adapter slot: as runs of contiguous rows (slot, start, stop) when
+    there are few, else as (slot, row indices) for each slot other than -1."""
+
+    runs: tuple[tuple[int, int, int], ...] | None
+    rows: tuple[tuple[int, Any], ...]
+
+
+_last: list[Any] = []  # [indices, their Grouping]: every layer of a step asks the same
+
+
+def grouping_of(indices: Any) -> Grouping:
+    """The rows of each slot; computed once for a run of calls with the same indices (every
+    LoRA layer of a forward step), compared by content, not identity."""
+    if _last and _last[0].shape == indices.shape and bool((_last[0] == indices).all()):
+        return _last[1]  # type: ignore[no-any-return]
+    slots, counts = indices.unique_consecutive(return_counts=True)
+    if len(slots) <= MAX_RUNS:
+        starts = [0, *counts.cumsum(0).tolist()]
+        runs = tuple((slot, starts[i], starts[i + 1]) for i, slot in enumerate(slots.tolist()))
+        grouping = Grouping(runs, ())
+    else:
+        rows = tuple(
+            (slot, (indices == slot).nonzero().squeeze(1))
+            for slot in indices.unique().tolist()
+            if slot >= 0
+        )
+        grouping = Grouping(None, rows)
+    _last[:] = [indices.clone(), grouping]
+    return grouping
 
 
 def _write(target: Any, inputs: Any, weight: Any, add: bool, scaling: float) -> None:
