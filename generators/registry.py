@@ -1,6 +1,7 @@
 """The model registry, `models.toml`: the base model, its LoRA adapters, and where they are served.
 
-    base_model = "models/base"          # a local folder (relative to this file) or a hub id
+    base_model = "models/base"          # a local folder (relative to this file), a .gguf file
+                                        # (converted once: `sxs base convert`), or a hub id
     base_name = "base"                  # the name the base model is served and requested under
     prompt_format = "chat"              # "chat": the server's chat template; "raw": the text as is
     endpoints = ["http://127.0.0.1:8000/v1"]   # replicas; default: the [server] address
@@ -32,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from common.base_cache import converted_folder, file_sha256, is_converted, is_gguf
 from common.errors import first_problem
 from common.toml_file import read_toml
 from generators.errors import RegistryError, UnknownModelError
@@ -171,9 +173,30 @@ class Registry(BaseModel):
         return self.endpoints or [f"http://{self.server.host}:{self.server.port}/v1"]
 
     def base_path(self) -> str:
-        """The base model as vLLM loads it: a folder resolved against the registry, or a hub id."""
+        """The base model as vLLM loads it: a folder resolved against the registry, a GGUF
+        file's converted folder (`sxs base convert`), or a hub id."""
         local = self.folder / self.base_model
+        if is_gguf(local) and local.is_file():
+            folder = self.gguf_folder()
+            if not is_converted(folder):
+                raise RegistryError(
+                    f"base_model {self.base_model!r} is a GGUF file not converted yet: run "
+                    f"`sxs base convert {local}` (sxs generators serve and sxs up convert it)"
+                )
+            return str(folder)
         return str(local.resolve()) if local.exists() else self.base_model
+
+    def gguf_file(self) -> Path | None:
+        """The base model's GGUF file, when `base_model` names one."""
+        local = self.folder / self.base_model
+        return local.resolve() if is_gguf(local) and local.is_file() else None
+
+    def gguf_folder(self) -> Path:
+        """Where the GGUF base model's converted folder is (or will be)."""
+        gguf = self.gguf_file()
+        if gguf is None:
+            raise RegistryError(f"base_model {self.base_model!r} is not a GGUF file")
+        return converted_folder(file_sha256(gguf))
 
     def adapter_path(self, name: str) -> Path:
         """An adapter's folder, resolved against the registry's folder."""

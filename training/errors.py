@@ -15,3 +15,7 @@ class RegistryFileError(TrainingError):
 
 class TranslationError(TrainingError):
     """The translation endpoint cannot be used at all (checked before any work)."""
+
+
+class BaseModelError(TrainingError):
+    """A base model file that cannot be used (missing, damaged, unreadable, extra missing)."""

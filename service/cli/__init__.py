@@ -10,6 +10,7 @@ import typer
 
 from service.cli import (
     agreement,
+    base,
     batch,
     compare,
     consistency,
@@ -60,6 +61,7 @@ COMMANDS: list[tuple[str, Callable[..., Any] | typer.Typer]] = [
     ("generate", generate.generate),
     ("generators", generators.generators_app),
     ("serve", serve.serve),
+    ("base", base.base_app),
     ("mixtures", mixtures.mixtures_app),
     ("train", train.train),
     ("translate", translate.translate),

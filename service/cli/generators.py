@@ -20,6 +20,7 @@ from generators.server import (
     sync_adapters,
 )
 from generators.vllm_command import Device, vllm_command, vllm_environment
+from service.cli.base import convert_registry_base
 from service.cli.options import RegistryOption
 
 generators_app = typer.Typer(
@@ -46,6 +47,8 @@ def serve(
 ) -> None:
     """Start vLLM with the base model and every adapter; stop it on Ctrl-C or SIGTERM."""
     registry = load_registry(registry_file)
+    if not dry_run:
+        convert_registry_base(registry)
     python = find_vllm_python(vllm_python) if not dry_run else (vllm_python or "python")
     target = device or detect_device()
     command = vllm_command(registry, python, target)
