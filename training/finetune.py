@@ -6,6 +6,11 @@ the checkpoint chosen by dev ROUGE-L. LoRA needs a larger learning rate than the
 fine-tuning (1e-5): 2e-4 by default. The loss covers the response tokens only; prompts use the
 base model's chat template.
 
+Made to fit a CPU (see `benchmarks/train_speed.py`): the LM head runs only on the labelled
+positions (a 262k-token vocabulary makes it most of a step otherwise), the checkpoint's own
+dtype (bf16 for a converted GGUF base: the fast path where the CPU has AMX / AVX512-BF16), and
+micro-batches of similar lengths (little padding).
+
 Out folder: `adapter/` (the chosen checkpoint), `checkpoints/step-N/`, `train_log.jsonl` (loss
 per step, dev ROUGE-L per evaluation) and `manifest.json`, whose `complete` marks a finished
 run (a family skips those).
@@ -20,11 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.errors import InputFileError
+from training.batches import micro_batches
+from training.loss import labelled_loss
 from training.rouge import rouge_l
 
 # every linear layer of a Llama block: a random tiny model learns much faster than with
@@ -51,6 +58,15 @@ class LoraRecipe(BaseModel):
     eval_every: int = Field(default=200, ge=1)
     eval_max_new_tokens: int = Field(default=128, ge=1)
     seed: int = 0
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto", description="auto: the checkpoint's own dtype"
+    )
+    logits: Literal["labelled", "all"] = Field(
+        default="labelled",
+        description="where the LM head runs: the labelled positions, or all (transformers' own "
+        "loss; slower, kept for comparison)",
+    )
+    length_buckets: bool = Field(default=True, description="micro-batches of similar lengths")
 
     @model_validator(mode="after")
     def _whole_micro_batches(self) -> LoraRecipe:
@@ -134,7 +150,10 @@ def train_lora(
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from training.base_models import base_folder
+
     recipe = recipe or LoraRecipe()
+    base = base_folder(base)
     manifest, rows = read_mixture(mixture)
     shuffled = rows[:]
     random.Random(recipe.seed).shuffle(shuffled)
@@ -146,7 +165,7 @@ def train_lora(
     torch.manual_seed(recipe.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(base)
-    pretrained: Any = AutoModelForCausalLM.from_pretrained(base)
+    pretrained: Any = AutoModelForCausalLM.from_pretrained(base, dtype=_torch_dtype(recipe))
     pretrained.to(device)
     config = LoraConfig(
         r=recipe.rank,
@@ -161,7 +180,11 @@ def train_lora(
     )
     encoded = [encode(tokenizer, r["instruction"], r["response"], recipe) for r in train]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    sampler = random.Random(recipe.seed + 1)
+    groups = [str(r["group"]) for r in train] if all("group" in r for r in train) else None
+    batches = micro_batches(
+        [len(ids) for ids, _ in encoded], recipe.micro_batch_size, recipe.seed + 1,
+        recipe.length_buckets, groups,
+    )  # fmt: skip
     accumulation = recipe.batch_size // recipe.micro_batch_size
 
     out.mkdir(parents=True, exist_ok=True)
@@ -173,9 +196,7 @@ def train_lora(
             model.train()
             total = 0.0
             for _ in range(accumulation):
-                batch = [
-                    encoded[sampler.randrange(len(encoded))] for _ in range(recipe.micro_batch_size)
-                ]
+                batch = [encoded[index] for index in next(batches)]
                 width = max(len(ids) for ids, _ in batch)
                 ids = torch.tensor([i + [pad] * (width - len(i)) for i, _ in batch], device=device)
                 labels = torch.tensor(
@@ -184,7 +205,10 @@ def train_lora(
                 mask = torch.tensor(
                     [[1] * len(i) + [0] * (width - len(i)) for i, _ in batch], device=device
                 )
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                if recipe.logits == "all":
+                    loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                else:
+                    loss = labelled_loss(model, ids, mask, labels)
                 (loss / accumulation).backward()
                 total += loss.item() / accumulation
             optimizer.step()
@@ -225,6 +249,12 @@ def train_lora(
     }
     (out / "manifest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return TrainResult(adapter, best, evaluations, losses[0], losses[-1])
+
+
+def _torch_dtype(recipe: LoraRecipe) -> Any:
+    import torch
+
+    return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16}[recipe.dtype]
 
 
 def _dev_rouge_l(

@@ -15,7 +15,7 @@ from service.cli.errors import UsageError
 
 def train(
     mixture: Annotated[Path, typer.Option(help="a mixture folder, or a folder of mixtures")],
-    base: Annotated[Path, typer.Option(help="the base model's folder")],
+    base: Annotated[Path, typer.Option(help="the base model's HF folder, or a .gguf file")],
     out: Annotated[Path, typer.Option(help="run folder (a family: one per mixture inside)")],
     registry: Annotated[
         Path | None, typer.Option("--registry", "-r", help="models.toml to add each adapter to")
