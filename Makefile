@@ -40,6 +40,8 @@ bench: setup vllm  ## performance figures (see benchmarks/)
 	$(BIN)/python benchmarks/health_probe.py
 	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/python benchmarks/generation_throughput.py
 	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/python benchmarks/prefix_order.py
+	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/python benchmarks/lora_ops.py
+	$(BIN)/python benchmarks/train_speed.py
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) out .sxs .mypy_cache .ruff_cache .pytest_cache

