@@ -1,15 +1,16 @@
 """Files written whole or not at all: a temporary file beside the target, renamed over it.
 
 The file gets the mode any new file gets under the user's umask (0644 under the usual 022;
-`mkstemp`'s own 0600 would hide results from other users and containers), or, when it
-replaces a file, that file's mode.
+`mkstemp`'s own 0600 would hide results from other users and containers): the temporary file
+is created 0666 and the kernel applies the umask, so the process-wide umask is never touched
+(reading it means setting it, a race with other threads creating files). A file it replaces
+keeps its mode. The content is fsynced before the rename, and the folder after it.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,33 +32,51 @@ def atomic_binary_file(path: Path) -> Iterator[BinaryIO]:
         yield handle
 
 
-_UMASK_LOCK = threading.Lock()
-
-
-def new_file_mode() -> int:
-    """The permission bits `open(path, "w")` gives a new file under the current umask."""
-    with _UMASK_LOCK:  # the umask can only be read by setting it
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextmanager
 def _atomic(path: Path, mode: str) -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        permissions = path.stat().st_mode & 0o7777  # a replaced file keeps its mode
+        permissions: int | None = path.stat().st_mode & 0o7777  # a replaced file keeps its mode
     except FileNotFoundError:
-        permissions = new_file_mode()
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        permissions = None  # created 0666, the kernel applies the umask as to any new file
+    fd, temporary = _temporary_beside(path)
     try:
-        os.fchmod(fd, permissions)
+        if permissions is not None:
+            os.fchmod(fd, permissions)
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())  # the content is on disk before the name points at it
         os.replace(temporary, path)
+        _sync_folder(path.parent)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new, empty file beside `path` (an unused random name), open for writing."""
+    for _ in range(100):
+        name = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename itself on disk too (where the platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

@@ -5,8 +5,8 @@ log-probabilities, through the same OpenAI-compatible API and replicas as genera
 (`generators.endpoints`): the prompt is the question with lettered options ending
 at `Answer:`, as a user message (chat) or raw text (completions), as the registry says. The
 answer is the option letter with the highest log-probability among the top tokens; none of
-them there → no answer (`choice` None, wrong in every metric, and a distinct answer for
-consistency). Answers are stored in SQLite under a content key (model identity, prompt format,
+them there → no answer (`choice` None: wrong in every metric, and for consistency the same
+answer as nothing, not even another missing one). Answers are stored in SQLite under a content key (model identity, prompt format,
 prompt, top-k): a rerun makes no call.
 """
 

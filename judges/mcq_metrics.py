@@ -72,8 +72,10 @@ def consistency(answers: Answers, languages: Sequence[str], s: int = 3) -> float
 
 
 def pairwise_consistency(answers: Answers, languages: Sequence[str]) -> dict[str, dict[str, float]]:
-    """M of every pair of languages (CrossIn's Figure 2); 1 on the diagonal."""
-    return {a: {b: agreement(answers, [a, b]) if a != b else 1.0 for b in languages}
+    """M of every pair of languages (CrossIn's Figure 2). On the diagonal, M of the language
+    alone: the share of items it answered (1 with none missing; a missing answer agrees with
+    nothing, not even itself)."""
+    return {a: {b: agreement(answers, [a, b] if a != b else [a]) for b in languages}
             for a in languages}  # fmt: skip
 
 

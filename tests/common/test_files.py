@@ -45,3 +45,35 @@ def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
     with umask(0o022):
         write_text_atomically(path, "new")
     assert path.read_text() == "new" and mode(path) == 0o640
+
+
+def test_the_process_umask_is_never_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the umask means setting it, a race with threads creating files: not done."""
+
+    def refuse(mask: int) -> int:
+        raise AssertionError("os.umask called")
+
+    monkeypatch.setattr(os, "umask", refuse)
+    write_text_atomically(tmp_path / "matrix.md", "| a |\n")
+    assert (tmp_path / "matrix.md").read_text() == "| a |\n"
+
+
+def test_the_content_is_on_disk_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(source: str, target: Path) -> None:
+        events.append("replace")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    write_text_atomically(tmp_path / "matrix.json", "{}")
+    assert events == ["fsync file", "replace", "fsync folder"]
+    assert not list(tmp_path.glob(".*.tmp"))

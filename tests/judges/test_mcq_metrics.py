@@ -47,6 +47,8 @@ def test_consistency_over_subsets() -> None:
         consistency(ANSWERS, languages, 4)
     matrix = pairwise_consistency(ANSWERS, languages)
     assert matrix["fi"]["sw"] == matrix["sw"]["fi"] == 0.5 and matrix["en"]["en"] == 1.0
+    # the diagonal is s = 1 for that language: sw left item 4 unanswered, so 3 of 4
+    assert matrix["sw"]["sw"] == 0.75
 
 
 def test_ac3_ra_en_co_xrr_by_hand() -> None:
@@ -93,9 +95,9 @@ def test_missing_answers_agree_with_nothing_not_even_each_other() -> None:
     report = consistency_report(silent, right, ["en", "fi", "sw"], [4, 4], s=2)
     # by hand: no item is answered, so no subset agrees on any item
     assert report["consistency"] == 0.0 and report["ac3"] == 0.0
-    assert report["pairwise"] == {
-        a: {b: 1.0 if a == b else 0.0 for b in ("en", "fi", "sw")} for a in ("en", "fi", "sw")
-    }
+    # not even with itself: a language that answered nothing has 0 on the diagonal too
+    languages = ("en", "fi", "sw")
+    assert report["pairwise"] == {a: dict.fromkeys(languages, 0.0) for a in languages}
     assert report["missing"] == {"en": 2, "fi": 2, "sw": 2}
     assert report["en_co"] == {"fi": None, "sw": None}
 
