@@ -54,6 +54,16 @@ class TokenUsage:
         ) / 1e6
 
 
+def cost_text(usage: TokenUsage, cost: float | None) -> str:
+    """A price estimate as a reader must see it: a lower bound, said so, when some replies
+    reported no usage ("≥ 0.0123, 864 replies without usage"); empty without a price."""
+    if cost is None:
+        return ""
+    if usage.unreported:
+        return f"≥ {cost:,.4f} ({usage.unreported:,} replies without usage, not priced)"
+    return f"{cost:,.4f}"
+
+
 def reply_usage(prompt_tokens: int | None, completion_tokens: int | None) -> TokenUsage:
     """The usage of one reply (unreported when the server gave no prompt tokens)."""
     if prompt_tokens is None:

@@ -110,6 +110,11 @@ class ComparisonView(BaseModel):
         description="the judge tokens of summary.usage priced with the judges' configured "
         "prices (per million tokens); null when a judge has no prices",
     )
+    judge_cost_partial: bool = Field(
+        default=False,
+        description="true when some replies reported no usage (summary.usage.unreported): "
+        "judge_cost prices the others only, a lower bound",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -77,6 +77,7 @@ async def comparison_view(service: Service, job: Job) -> ComparisonView:
         warning=warning,
         waiting_on=service.comparisons.waiting_on(job) if job.status is JobStatus.RUNNING else [],
         judge_cost=None if summary is None else service.comparisons.judge_cost(job, summary),
+        judge_cost_partial=summary is not None and summary.usage.unreported > 0,
         created_at=datetime.fromtimestamp(job.created_at, UTC),
         updated_at=datetime.fromtimestamp(job.updated_at, UTC),
     )

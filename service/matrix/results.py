@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from common.errors import InputFileError
 from common.files import write_text_atomically
 from judges.statistics import PanelSummary
-from judges.usage import TokenUsage, total
+from judges.usage import TokenUsage, cost_text, total
 from service.matrix.recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
@@ -327,7 +327,7 @@ def usage_line(cells: Iterable[Cell]) -> str:
     if usage.unreported:
         line += f" ({usage.unreported:,} more replies reported no usage)"
     if cost is not None:
-        line += f"; estimated cost {cost:,.4f} at the judges' configured prices"
+        line += f"; estimated cost {cost_text(usage, cost)} at the judges' configured prices"
     return line + ".\n"
 
 

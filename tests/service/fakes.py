@@ -99,6 +99,7 @@ class Backends:
         self.judge_tokens: Counter[tuple[str, str]] = Counter()  # (model, prompt|completion)
         self.down: set[str] = set()
         self.fail_every = 0
+        self.no_usage_every = 0  # every Nth judge reply says nothing of usage
         self.delay_s = 0.0
         self.cpu_s = 0.0  # CPU time spent answering, i.e. the fake servers' own work
         self._calls = 0
@@ -159,6 +160,9 @@ class Backends:
             return httpx.Response(200, json=openai_response(body, lambda _: "Both are fine."))
         policy = self.judge_policies.get(body["model"], prefer_longer)
         reply = openai_response(body, policy)
+        if self.no_usage_every and self.judge_calls[body["model"]] % self.no_usage_every == 0:
+            del reply["usage"]
+            return httpx.Response(200, json=reply)
         for kind in ("prompt", "completion"):
             self.judge_tokens[(body["model"], kind)] += reply["usage"][f"{kind}_tokens"]
         return httpx.Response(200, json=reply)

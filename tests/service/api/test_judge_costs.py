@@ -75,6 +75,33 @@ def test_a_comparison_reports_the_servers_usage_and_its_price(
     assert backends.judge_calls["priced"] == calls
 
 
+def test_a_cost_with_replies_missing_usage_says_it_is_a_lower_bound(
+    client: TestClient, backends: Backends
+) -> None:
+    backends.no_usage_every = 3
+    job = client.post("/v1/comparisons", json=REQUEST).json()
+    done = wait(client, job["id"], {"done", "failed"})
+    unreported = done["summary"]["usage"]["unreported"]
+    assert unreported == backends.judge_calls["priced"] // 3 > 0
+    prompt = backends.judge_tokens[("priced", "prompt")]
+    completion = backends.judge_tokens[("priced", "completion")]
+    assert done["judge_cost"] == pytest.approx(price(prompt, completion))  # what was reported
+    assert done["judge_cost_partial"] is True
+    backends.no_usage_every = 0
+    full = client.post("/v1/comparisons", json={**REQUEST, "model_b": "spanish"}).json()
+    assert wait(client, full["id"], {"done", "failed"})["judge_cost_partial"] is False
+
+
+def test_a_matrix_line_prices_a_partial_usage_as_a_lower_bound() -> None:
+    from service.matrix.results import Cell, usage_line
+
+    priced = Cell(row="a", language="es", baseline="b", score=50.0, judge_replies=10,
+                  judge_prompt_tokens=1000, judge_completion_tokens=10,
+                  judge_replies_without_usage=4, judge_cost=0.0026)  # fmt: skip
+    line = usage_line([priced])
+    assert "estimated cost ≥ 0.0026 (4 replies without usage, not priced)" in line
+
+
 def test_a_judge_without_prices_has_tokens_but_no_cost(client: TestClient) -> None:
     job = client.post("/v1/comparisons", json={**REQUEST, "judge": "free"}).json()
     done = wait(client, job["id"], {"done", "failed"})
