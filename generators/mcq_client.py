@@ -6,8 +6,8 @@ log-probabilities, through the same OpenAI-compatible API and replicas as genera
 at `Answer:`, as a user message (chat) or raw text (completions), as the registry says. The
 answer is the option letter with the highest log-probability among the top tokens; none of
 them there → no answer (`choice` None: wrong in every metric, and for consistency the same
-answer as nothing, not even another missing one). Answers are stored in SQLite under a content key (model identity, prompt format,
-prompt, top-k): a rerun makes no call.
+answer as nothing, not even another missing one). Answers are stored in SQLite under a content
+key (model identity, prompt format, prompt, top-k): a rerun makes no call.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 py3langid (a maintained fork of langid.py) ships its own model: nothing is downloaded. The
 identifier is restricted to the languages of the matrix plus English, so a response is judged
 among plausible answers; text it cannot classify (empty, digits only) counts as off-language.
+Languages are told apart by their primary subtag (zh-Hans and zh-Hant are both zh); a language
+the identifier does not know at all is "not checked", never off-language.
 """
 
 from __future__ import annotations
@@ -22,19 +24,49 @@ def _identifier(languages: tuple[str, ...]) -> Any:
     return identifier
 
 
+def primary(code: str) -> str:
+    """A code's primary subtag, what the identifier knows: zh-Hans → zh, pt-BR → pt."""
+    return code.split("-", 1)[0].lower()
+
+
+def detectable(code: str) -> bool:
+    """Whether the identifier can tell this language (by its primary subtag) at all."""
+    return primary(code) in _supported()
+
+
+@lru_cache(maxsize=1)
+def _supported() -> frozenset[str]:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return frozenset(LanguageIdentifier.from_model_file(MODEL_FILE).nb_classes)
+
+
 def language_of(text: str, candidates: Sequence[str]) -> str | None:
-    """The most likely of `candidates` (plus en) for `text`; None when there are no letters."""
+    """The most likely of `candidates` (plus en) for `text`, told apart by primary subtags and
+    returned as the candidate's own code (a zh-Hans candidate comes back as zh-Hans); None
+    when there are no letters."""
     if not any(character.isalpha() for character in text):
         return None
-    identifier = _identifier(tuple(sorted({*candidates, "en"})))
-    return str(identifier.classify(text)[0])
+    primaries = tuple(sorted({primary(code) for code in candidates} | {"en"}))
+    found = str(_identifier(primaries).classify(text)[0])
+    return next((code for code in candidates if primary(code) == found), found)
+
+
+def in_language(text: str, language: str, candidates: Sequence[str]) -> bool | None:
+    """Whether `text` is in `language`; None (not checked) for a language the identifier
+    cannot tell, which must never count as off-language. Text without letters is off."""
+    if not detectable(language):
+        return None
+    found = language_of(text, candidates)
+    return found is not None and primary(found) == primary(language)
 
 
 def off_language_share(
     texts: Iterable[str], language: str, candidates: Sequence[str]
 ) -> float | None:
-    """Percent of `texts` not identified as `language`; None for no texts."""
-    found = [language_of(text, candidates) for text in texts]
-    if not found:
+    """Percent of `texts` not identified as `language`; None for no texts, or for a language
+    the identifier cannot tell."""
+    found = [in_language(text, language, candidates) for text in texts]
+    if not found or None in found:
         return None
-    return 100.0 * sum(code != language for code in found) / len(found)
+    return 100.0 * sum(not ok for ok in found) / len(found)

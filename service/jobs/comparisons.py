@@ -30,7 +30,7 @@ from judges.language_control import LanguagePolicy
 from judges.pairs import Pair
 from judges.panel import PanelResult, panel_result
 from judges.prompts import JudgeTemplate
-from judges.response_language import language_of
+from judges.response_language import in_language
 from judges.results import RecordedPair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import JudgedCall, PairResult, SideBySide
@@ -381,6 +381,6 @@ def _on_language(
     if not isinstance(texts[0], str) or not isinstance(texts[1], str):
         return None, None
     return (
-        language_of(texts[0], candidates) == request.language,
-        language_of(texts[1], candidates) == request.language,
+        in_language(texts[0], request.language, candidates),
+        in_language(texts[1], request.language, candidates),
     )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from judges.response_language import language_of, off_language_share
+from judges.response_language import detectable, in_language, language_of, off_language_share
 from service.cli import app
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults, load_results, save_results
@@ -199,3 +199,23 @@ def test_matrix_md_names_the_cells_to_read_with_care(tmp_path: Path) -> None:
     clean = fixed_results()
     render(clean, tmp_path / "clean")
     assert "read with care" not in (tmp_path / "clean" / "matrix.md").read_text("utf-8")
+
+
+def test_subtagged_codes_are_detected_by_their_primary_subtag() -> None:
+    """zh-Hans is zh, pt-BR is pt: the candidates keep their codes, the check works."""
+    chinese, portuguese = (
+        "今天天气很好，我们去公园散步吧。",
+        "Eu gosto muito de ler livros à noite.",
+    )
+    candidates = ["zh-Hans", "pt-BR", "es"]
+    assert language_of(chinese, candidates) == "zh-Hans"
+    assert language_of(portuguese, candidates) == "pt-BR"
+    assert in_language(chinese, "zh-Hans", candidates) is True
+    assert in_language(portuguese, "zh-Hans", candidates) is False
+    assert off_language_share([chinese, chinese], "zh-Hans", candidates) == 0.0
+
+
+def test_a_language_the_identifier_cannot_tell_is_not_checked() -> None:
+    assert not detectable("tlh")  # Klingon: a valid code py3langid does not know
+    assert in_language("nuqneH", "tlh", ["tlh", "en"]) is None  # never off-language
+    assert off_language_share(["nuqneH"], "tlh", ["tlh"]) is None
