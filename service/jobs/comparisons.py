@@ -274,8 +274,16 @@ class Comparisons:
         reference: str | None,
     ) -> tuple[str, PairResult]:
         """Judge two given responses in both orders, now, through the judgment cache; the
-        judge's name and the result."""
+        judge's name and the result. A batch judge is refused: its provider may take hours."""
         name = self.judge_name(judge_name)
+        if isinstance(self.judges[name], BatchJudge):
+            raise ConflictingRequestError(
+                "batch_judge",
+                f"judge {name!r} answers through a provider's Batch API, which may take hours: "
+                "submit a comparison (POST /v1/comparisons) with it instead, or name a judge "
+                "that answers at once",
+                "judge",
+            )
         pair = Pair(
             id="request",
             instruction=instruction,

@@ -66,3 +66,19 @@ def test_a_job_waits_on_its_batch_and_resumes_polling_it_after_a_restart(tmp_pat
     assert done["judge_cost"] == pytest.approx(cost)
     assert done["waiting_on"] == []
     assert not backends.judge_calls  # no online judge call
+
+
+def test_the_synchronous_route_refuses_a_batch_judge_at_once(tmp_path: Path) -> None:
+    """POST /v1/judgments answers now; a batch may take the provider hours: 409 naming the
+    asynchronous route, and nothing sent to the provider."""
+    provider, backends = FakeBatchServer(), Backends()
+    judge = BatchJudgeConfig(base_url="http://batch.test/v1", model="judge", collect_s=0.05)
+    service = settings(tmp_path, judges={"batch": judge}, default_judge="batch")
+    body = {"instruction": "Say hi.", "response_a": "Hi!", "response_b": "Bye.", "judge": "batch"}
+    with TestClient(create_app(service, Both(backends, provider))) as client:
+        answer = client.post("/v1/judgments", json=body)
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "batch_judge" and error["field"] == "judge"
+    assert "POST /v1/comparisons" in error["message"]
+    assert not provider.batches and not provider.files
