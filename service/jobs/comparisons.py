@@ -45,6 +45,7 @@ from service.jobs.store import Job, JobStore
 
 SUMMARY_FIELDS = {field.name for field in fields(Summary)}
 STORED_SUMMARY = TypeAdapter(Summary)  # a stored summary's nested panel comes back typed
+PRICES_KEY = "judge_prices"  # beside a finished job's summary: its judges' prices at the time
 LENGTH_BOOTSTRAP = 1000  # refits for the length-controlled score's CI
 OnLanguage = tuple[bool | None, bool | None]  # whether response A / B is in the language
 
@@ -262,8 +263,18 @@ class Comparisons:
         return await self.summary(job, final=True)
 
     async def run_job(self, job: Job) -> dict[str, Any]:
-        """`run` for the job manager: the summary as a plain dict."""
-        return (await self.run(job)).as_dict()
+        """`run` for the job manager: the summary as a plain dict, with the prices of its
+        judges at the time (a finished job stays readable, and priced, whatever the config
+        says later)."""
+        summary = (await self.run(job)).as_dict()
+        names = self.judge_names(ComparisonRequest.model_validate(job.request), job.judge)
+        prices = {name: self.prices.get(name) for name in names}
+        return summary | {
+            PRICES_KEY: {
+                name: None if price is None else price.model_dump()
+                for name, price in prices.items()
+            }
+        }
 
     async def judge_given(
         self,
@@ -302,21 +313,30 @@ class Comparisons:
         return name, result
 
     def waiting_on(self, job: Job) -> list[str]:
-        """What a running job waits on beyond its own work: its batch judges' batches."""
+        """What a running job waits on beyond its own work: its batch judges' batches (of
+        those still configured)."""
         request = ComparisonRequest.model_validate(job.request)
-        judges = [self.judges[name] for name in self.judge_names(request, job.judge)]
+        names = request.judges if request.judges is not None else [job.judge]
+        judges = [self.judges[name] for name in names if name in self.judges]
         return [line for judge in judges if isinstance(judge, BatchJudge)
                 for line in judge.waiting()]  # fmt: skip
 
     def judge_cost(self, job: Job, summary: Summary) -> float | None:
-        """The estimated price of the judge tokens a summary rests on, from each judge's
-        configured prices; None when a judge of the job has none."""
-        request = ComparisonRequest.model_validate(job.request)
-        names = self.judge_names(request, job.judge)
+        """The estimated price of the judge tokens a summary rests on: a finished job's from
+        the prices stored with it, a running one's from the judges' configured prices; None
+        when a judge has none (or, for a job of an older version, is no longer configured)."""
+        prices = self._job_prices(job)
         if summary.panel is None:
-            return summary.usage.cost(self.prices.get(names[0]))
-        costs = [score.usage.cost(self.prices.get(score.judge)) for score in summary.panel.judges]
+            return summary.usage.cost(prices.get(job.judge))
+        costs = [score.usage.cost(prices.get(score.judge)) for score in summary.panel.judges]
         return None if None in costs else sum(cost or 0.0 for cost in costs)
+
+    def _job_prices(self, job: Job) -> dict[str, JudgePrices | None]:
+        stored = (job.summary or {}).get(PRICES_KEY)
+        if isinstance(stored, dict):
+            return {name: None if price is None else JudgePrices.model_validate(price)
+                    for name, price in stored.items()}  # fmt: skip
+        return dict(self.prices)
 
     async def stored_items(self, job_id: str, offset: int, limit: int) -> list[ComparisonItem]:
         """Finished items in eval-set order."""
@@ -326,8 +346,9 @@ class Comparisons:
     async def summary_of(self, job: Job) -> Summary | None:
         """The job's summary: the one stored at its end, or (while it runs, or when stored by an
         older version without every field) computed from its items; None before any item."""
-        if job.summary is not None and set(job.summary) == SUMMARY_FIELDS:
-            return STORED_SUMMARY.validate_python(job.summary)
+        stored = {k: v for k, v in (job.summary or {}).items() if k != PRICES_KEY}
+        if stored and set(stored) == SUMMARY_FIELDS:
+            return STORED_SUMMARY.validate_python(stored)
         if not job.done:
             return None
         return await self.summary(job, final=job.status is JobStatus.DONE)

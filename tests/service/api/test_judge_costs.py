@@ -141,3 +141,24 @@ def test_the_matrix_and_compare_print_the_tokens_and_the_cost(
     assert "judge_prompt_tokens" in header and "judge_cost" in header
     assert compared.exit_code == 0, compared.output
     assert "Judge tokens:" in compared.output and "estimated cost" in compared.output
+
+
+def test_a_finished_comparison_stays_readable_and_priced_when_its_judge_leaves(
+    tmp_path: Path, backends: Backends
+) -> None:
+    """The probe: a judge renamed in the config after a finished job. The view answers 200
+    with the cost at the prices of the time; nothing is recomputed against today's judges."""
+    with TestClient(create_app(settings(tmp_path, judges=judges(), default_judge="priced"),
+                               backends.transport())) as client:  # fmt: skip
+        job = client.post("/v1/comparisons", json=REQUEST).json()
+        done = wait(client, job["id"], {"done", "failed"})
+    assert done["status"] == "done" and done["judge_cost"] > 0
+    renamed = {"renamed": judges()["free"]}  # "priced" is gone, and no judge has prices now
+    with TestClient(create_app(settings(tmp_path, judges=renamed, default_judge="renamed"),
+                               backends.transport())) as client:  # fmt: skip
+        again = client.get(f"/v1/comparisons/{job['id']}")
+        items = client.get(f"/v1/comparisons/{job['id']}/items")
+    assert again.status_code == 200, again.text
+    assert items.status_code == 200
+    assert again.json()["judge_cost"] == pytest.approx(done["judge_cost"])
+    assert again.json()["summary"] == done["summary"]
