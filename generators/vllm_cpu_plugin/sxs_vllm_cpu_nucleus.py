@@ -2,7 +2,7 @@
 
 vLLM's PyTorch top-k / top-p (`apply_top_k_top_p_pytorch`, the CPU path) sorts every row of
 the logits. With Gemma's 262,144-token vocabulary that sort is most of a decode step on CPU:
-64 rows took 2.1 s on one core, where `topk(1024)` takes a few hundredths. The paper's
+64 rows took 2.1 s on one core, where `topk(256)` takes 0.04 s. The paper's
 sampling (p 0.9, temperature 0.7) hits it on every generated token.
 
 The nucleus of a trained model almost always lies among its most likely tokens: this takes the
@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-CANDIDATES = 1024  # per row: the most likely tokens searched for the nucleus
+CANDIDATES = 256  # per row: the most likely tokens searched for the nucleus
 
 
 def nucleus_by_candidates(original: Callable[..., Any]) -> Callable[..., Any]:

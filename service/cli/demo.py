@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from common.lists import comma_list
+from generators.registry import load_registry
+from generators.server import sync_adapters
 from judges.agreement import Agreement
 from judges.backends.factory import build_judge
 from judges.backends.openai import OpenAIJudgeConfig
@@ -19,24 +21,25 @@ from judges.prompts import PAPER_TEMPLATE
 from service.cli.console import percent, print_matrix, sigterm_as_interrupt
 from service.cli.errors import CommandFailedError
 from service.demo import (
+    BASES,
+    HELD_OUT_SET,
     JUDGE_NOTE,
-    STUDENT_NOTE,
+    DemoBase,
     DemoPlan,
-    comparison_service,
     distill_plan,
-    generator_engine,
-    own_language_wins,
     prepare_models,
     recipe_for,
-    student_config,
-    student_is_trained,
+    student_note,
     write_eval_set,
+    write_held_out_set,
 )
+from service.demo_serving import comparison_service, generator_engine, student_config
 from service.distill.evaluation import judge_held_out
 from service.distill.student import DistilledJudge, distill_judge
 from service.matrix.client import MatrixClient
 from service.matrix.recipe import MatrixRecipe, save_recipe
 from service.matrix.results import Cell, MatrixResults
+from service.reports.demo_summary import in_language_markdown, in_language_shares, own_language_wins
 from service.reports.render import render
 
 
@@ -44,75 +47,81 @@ def demo(
     out: Annotated[Path, typer.Option(help="everything the demo makes goes here")] = Path(
         "out/demo"
     ),
+    base: Annotated[
+        DemoBase,
+        typer.Option(help="gemma: Gemma 3 270M (the `gemma` extra); tiny: a random tiny Llama"),
+    ] = DemoBase.GEMMA,
     languages: Annotated[
-        str, typer.Option(help="languages of the sample to use")
+        str, typer.Option(help="languages of the parallel set to use")
     ] = "en,es,fi,hi,ru,zh",
-    steps: Annotated[int, typer.Option(min=1, help="LoRA steps per adapter")] = 200,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="LoRA steps per adapter [default: per base]")
+    ] = None,
     items: Annotated[
-        int | None, typer.Option(min=1, help="eval items per language [default: all 12]")
+        int | None, typer.Option(min=1, help="eval items per language [default: all]")
     ] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="per generated response")] = 48,
     judge_steps: Annotated[
-        int, typer.Option(min=1, help="LoRA steps of the distilled judge")
-    ] = 600,
+        int | None, typer.Option(min=1, help="the distilled judge's LoRA steps [default: per base]")
+    ] = None,
     vllm_python: Annotated[
         str | None, typer.Option(help="[default: $SXS_VLLM_PYTHON, ./.venv-vllm]")
     ] = None,
 ) -> None:
     """Mixtures → LoRA adapters → vLLM → the comparison service → the IF matrix, on CPU;
     then a judge distilled from the reference judge's verdicts, served by the same engine,
-    judges the matrix again.
+    judges the matrix again on the items it never trained on.
 
     A second run reuses every model, generation and judgment it finds in OUT.
     """
     started = time.monotonic()
+    spec = BASES[base]
     plan = DemoPlan(
         out=out,
+        base=base,
         languages=tuple(comma_list(languages)),
-        steps=steps,
+        steps=steps or spec.steps,
+        learning_rate=spec.learning_rate,
         items=items,
         max_tokens=max_tokens,
-        judge_steps=judge_steps,
+        judge_steps=judge_steps or spec.judge_steps,
+        judge_learning_rate=spec.judge_learning_rate,
         vllm_python=vllm_python,
     )
 
     def say(line: str) -> None:
         typer.echo(f"[{time.monotonic() - started:5.0f} s] {line}", err=True)
 
+    say(f"base model: {spec.description}")
     registry, mixtures = prepare_models(plan, say)
     recipe = recipe_for(plan, mixtures)
-    student_recipe = recipe_for(plan, mixtures, judge="distilled")
     save_recipe(recipe, out / "recipe.toml")
     write_eval_set(plan)
-    if not student_is_trained(plan):  # the teacher's verdicts first, then the student
-        with (
-            sigterm_as_interrupt(),
-            generator_engine(plan, registry, say),
-            comparison_service(plan, registry) as url,
-        ):
+    with sigterm_as_interrupt(), generator_engine(plan, registry, say) as engine:
+        with comparison_service(plan, registry) as url:  # the teacher's verdicts first
             say(f"the comparison service listens at {url}")
-            asyncio.run(_matrices(url, [recipe], say))
-    student = distill_judge(distill_plan(plan), PAPER_TEMPLATE, say)
-    config = student_config(registry, student.revision)
-    with (
-        sigterm_as_interrupt(),
-        generator_engine(plan, registry, say),
-        comparison_service(plan, registry, student=config) as url,
-    ):
-        say(f"the comparison service listens at {url}")
-        results, student_results = asyncio.run(_matrices(url, [recipe, student_recipe], say))
-        held_out = asyncio.run(_held_out(config, plan, student.held_out))
+            (results,) = asyncio.run(_matrices(url, [recipe], say))
+        student = distill_judge(distill_plan(plan), PAPER_TEMPLATE, say)  # the engine idles
+        if sync_adapters(load_registry(registry), engine):
+            say(f"the running engine loaded the judge adapter {student.name!r}")
+        write_held_out_set(plan, student.split.held_out_items)
+        student_recipe = recipe_for(plan, mixtures, judge="distilled", eval_set=HELD_OUT_SET)
+        config = student_config(registry, student.revision)
+        with comparison_service(plan, registry, student=config) as url:
+            say(f"the comparison service listens at {url} with the distilled judge")
+            (student_results,) = asyncio.run(_matrices(url, [student_recipe], say))
+            held_out = asyncio.run(_held_out(config, plan, student.held_out))
     written = render(results, out / "matrix")
     render(student_results, out / "matrix-distilled")
-    for shown, note in ((results, JUDGE_NOTE), (student_results, STUDENT_NOTE)):
-        print_matrix(shown)
-        typer.echo(note)
-        won, total = own_language_wins(shown)
-        typer.echo(
-            f"monolingual baselines beat the other monolingual models in their own language "
-            f"in {won} of {total} cells"
-        )
+    print_matrix(results)
+    typer.echo(JUDGE_NOTE)
+    _print_wins(results)
+    typer.echo("share of responses in the instruction's language, percent (py3langid):")
+    typer.echo(in_language_markdown(in_language_shares(results), list(plan.languages)), nl=False)
     _print_held_out(held_out, student)
+    print_matrix(student_results)
+    typer.echo(student_note(plan))
+    _print_wins(student_results)
     typer.echo(f"matrix files in {out / 'matrix'}: {', '.join(p.name for p in written)}")
     typer.echo(f"the distilled judge's matrix in {out / 'matrix-distilled'}")
     typer.echo(f"done in {time.monotonic() - started:.0f} s")
@@ -121,6 +130,14 @@ def demo(
     if missing:
         raise CommandFailedError(f"{missing} cells failed; see {out / 'matrix'}/matrix.json "
                                  f"and {out / 'matrix-distilled'}/matrix.json")  # fmt: skip
+
+
+def _print_wins(results: MatrixResults) -> None:
+    won, total = own_language_wins(results)
+    typer.echo(
+        f"monolingual baselines beat the other monolingual models in their own language "
+        f"in {won} of {total} cells"
+    )
 
 
 async def _matrices(

@@ -12,7 +12,8 @@ import typer
 
 from service.cli.console import sigterm_as_interrupt
 from service.cli.errors import UsageError
-from service.demo import DemoPlan, comparison_service, generator_engine, served_student
+from service.demo import DemoPlan
+from service.demo_serving import comparison_service, generator_engine, served_student
 from service.matrix.recipe import MatrixRecipe, load_recipe
 
 

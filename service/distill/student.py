@@ -128,16 +128,17 @@ def distill_judge(plan: DistillPlan, template: JudgeTemplate, say: Say) -> Disti
             rank=plan.rank,
             alpha=2 * plan.rank,
             target_modules=ALL_LINEAR,
-            max_target_tokens=2,
-            dev_size=40,
-            eval_every=max(1, plan.steps // 4),
+            max_target_tokens=1,  # the loss at the verdict digit alone
+            dev_size=20,
+            eval_every=plan.steps,  # one dev check, at the end: each is a minute on a CPU
             eval_max_new_tokens=1,
             seed=plan.seed,
         )
         result = train_lora(set_folder, plan.base, run, recipe)
         say(
             f"trained judge {plan.name!r}: loss {result.first_loss:.2f} → "
-            f"{result.last_loss:.2f}, dev exact match {result.best.rouge_l:.0f}% at step "
+            f"{result.last_loss:.2f}, dev ROUGE-L of the verdict digit "
+            f"{result.best.rouge_l:.0f} at step "
             f"{result.best.step}"
         )
     adapter = run / "adapter"

@@ -58,7 +58,7 @@ def test_each_order_becomes_its_prompt_and_the_teachers_digit() -> None:
     assert [(e.order, e.verdict) for e in made] == [(Order.AB, ONE), (Order.BA, TWO)]
     assert made[0].prompt == "Q: do 1\nA1: alpha\nA2: beta\n"
     assert made[1].prompt == "Q: do 1\nA1: beta\nA2: alpha\n"
-    assert made[1].row() == {"instruction": made[1].prompt, "response": "2"}
+    assert made[1].row() == {"instruction": made[1].prompt, "response": "2", "group": made[1].pair}
 
 
 def test_identical_pairs_and_invalid_orders_teach_nothing() -> None:

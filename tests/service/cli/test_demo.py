@@ -32,7 +32,8 @@ LANGUAGES = ("en", "es", "ru", "zh")
 
 def run_demo(out: Path) -> subprocess.CompletedProcess[str]:
     command = [
-        *(str(SXS), "demo", "--out", str(out), "--languages", ",".join(LANGUAGES)),
+        *(str(SXS), "demo", "--out", str(out), "--base", "tiny"),
+        *("--languages", ",".join(LANGUAGES)),
         *("--steps", "150", "--items", "6", "--max-tokens", "32", "--judge-steps", "40"),
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200)
@@ -93,7 +94,11 @@ def test_the_demo_carries_a_real_signal_and_reuses_everything(demo: tuple[Path, 
     student = load_results(out / "matrix-distilled" / "matrix.json")
     assert not student.missing() and len(student.cells) == len(results.cells)
     assert "judge-distilled" in load_registry(out / "models.toml").adapters
-    assert before["student judgments"] >= cells * 6  # items per cell, at least one order each
+    # the distilled judge's matrix is on the held-out items only, at least one order each
+    held_out_items = json.loads((out / "distill" / "distill.json").read_text())["held_out_items"]
+    assert 0 < len(held_out_items) < 6
+    assert before["student judgments"] >= cells * len(held_out_items)
+    assert {cell.pairs for cell in student.cells if not cell.diagonal} == {len(held_out_items)}
     held_out = (out / "distill" / "held_out.distilled.jsonl").read_text("utf-8").splitlines()
     calls = [json.loads(line)[order] for line in held_out for order in ("ab", "ba")]
     assert calls and all(call["prompt_tokens"] > 0 for call in calls)  # vLLM answered each
