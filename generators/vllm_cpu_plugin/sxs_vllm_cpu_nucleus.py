@@ -43,16 +43,15 @@ def nucleus_by_candidates(original: Callable[..., Any]) -> Callable[..., Any]:
 def top_p_among_candidates(
     logits: Any, k: Any, p: Any, original: Callable[..., Any], allow_cpu_sync: bool
 ) -> Any:
-    """`logits` with every token outside its row's nucleus (after top-k) set to -inf."""
-    import torch
-
+    """`logits` with every token outside its row's nucleus (after top-k) set to -inf.
+    Tensor methods only: `generators` imports no torch (tests/test_layout.py)."""
     values, indices = logits.topk(CANDIDATES, dim=-1)  # descending
     if k is not None:  # top-k first, as vLLM: ranks past k are out
-        ranks = torch.arange(CANDIDATES, device=logits.device)
+        ranks = k.new_tensor(range(CANDIDATES))
         values = values.masked_fill(ranks.unsqueeze(0) >= k.unsqueeze(1), float("-inf"))
-        normaliser = torch.logsumexp(values.float(), dim=-1, keepdim=True)
+        normaliser = values.float().logsumexp(dim=-1, keepdim=True)
     else:
-        normaliser = torch.logsumexp(logits.float(), dim=-1, keepdim=True)
+        normaliser = logits.float().logsumexp(dim=-1, keepdim=True)
     probs = (values.float() - normaliser).exp()
     above = probs.cumsum(dim=-1) - probs  # the mass of the tokens ranked above each
     keep = above < p.unsqueeze(1)
@@ -60,7 +59,7 @@ def top_p_among_candidates(
     everything = p >= 1.0  # no top-p on these rows: only top-k, if any, applies
     fits = (probs.sum(dim=-1) >= p) | everything
     kept = values.masked_fill(~keep, float("-inf"))
-    out = torch.full_like(logits, float("-inf"))
+    out = logits.new_full(logits.shape, float("-inf"))
     out.scatter_(1, indices, kept.to(logits.dtype))
     if bool(everything.any()):
         rows = everything.nonzero().squeeze(1)
