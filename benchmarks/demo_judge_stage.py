@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from service.demo import HELD_OUT_SET, DemoPlan  # noqa: E402
 from service.demo_serving import comparison_service, generator_engine, served_student  # noqa: E402
 from service.matrix.client import MatrixClient  # noqa: E402
-from service.matrix.recipe import load_recipe  # noqa: E402
+from service.matrix.recipe import MatrixRecipe, load_recipe  # noqa: E402
 
 STUDENT_JUDGMENTS = "judge like 'openai|judge-distilled|%'"
 
@@ -42,7 +42,11 @@ def fresh_copy(demo: Path, into: Path) -> Path:
         (into / name).symlink_to((demo / name).resolve())
     with sqlite3.connect(into / "sxs.db") as connection:
         removed = connection.execute(f"delete from judgments where {STUDENT_JUDGMENTS}").rowcount
-    print(f"store copied; {removed} stored verdicts of the distilled judge removed", flush=True)
+        jobs = "select id from jobs where judge = 'distilled'"
+        connection.execute(f"delete from job_items where job_id in ({jobs})")
+        dropped = connection.execute("delete from jobs where judge = 'distilled'").rowcount
+    print(f"store copied; the distilled judge's {removed} verdicts and {dropped} jobs removed",
+          flush=True)  # fmt: skip
     return into
 
 
@@ -50,6 +54,14 @@ def calls(db: Path) -> int:
     with sqlite3.connect(db) as connection:
         query = f"select count(*) from judgments where {STUDENT_JUDGMENTS}"
         return int(connection.execute(query).fetchone()[0])
+
+
+async def matrix(url: str, recipe: MatrixRecipe) -> None:
+    client = MatrixClient(url, concurrency=8, poll_s=0.2)
+    try:
+        await client.run(recipe)
+    finally:
+        await client.aclose()
 
 
 def stage(folder: Path, languages: list[str]) -> tuple[float, int]:
@@ -64,12 +76,8 @@ def stage(folder: Path, languages: list[str]) -> tuple[float, int]:
         generator_engine(plan, registry, lambda line: print(f"  {line}", flush=True)),
         comparison_service(plan, registry, None, served_student(plan, registry)) as url,
     ):
-        client = MatrixClient(url, concurrency=8, poll_s=0.2)
         started = time.perf_counter()
-        try:
-            asyncio.run(client.run(recipe))
-        finally:
-            asyncio.run(client.aclose())
+        asyncio.run(matrix(url, recipe))
         seconds = time.perf_counter() - started
     return seconds, calls(folder / "sxs.db") - before
 
