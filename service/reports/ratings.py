@@ -13,6 +13,9 @@ Elo scale (400 / ln 10 per unit).
 A round robin (`all_pairs`) has no baseline: its ratings are centred on the models' mean, and
 each has a percentile-bootstrap 95% CI: every cell's items are resampled (its win / tie / loss
 counts drawn again, multinomially, from their own shares), the model refitted, `samples` times.
+Only models with a scored comparison in the language are fitted: one whose every cell failed
+gets no rating (the ridge would give it one near the mean), listed last with the reason; one
+compared with fewer than half of the others is rated with a note saying so.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from service.matrix.results import Cell, MatrixResults
 
@@ -29,11 +33,14 @@ ELO_PER_UNIT = 400 / math.log(10)
 
 @dataclass(frozen=True, slots=True)
 class Rating:
-    """A model's rating (Elo points) with its bootstrap 95% CI."""
+    """A model's rating (Elo points) with its bootstrap 95% CI; none, with the reason in
+    `note`, for a model without a scored comparison in the language. `note` also says when a
+    rating rests on comparisons with few of the other models."""
 
-    rating: float
-    ci_low: float
-    ci_high: float
+    rating: float | None
+    ci_low: float | None
+    ci_high: float | None
+    note: str | None = None
 
 
 def fitted_strengths(
@@ -102,21 +109,46 @@ def _fitted_round_robin(
     for language, counts in by_language:
         if not counts:
             continue
-        point = _centred(fitted_strengths(models, counts, alpha))
-        draws = []
-        for _ in range(samples):
-            resampled = []
-            for row, opponent, wins, ties, losses in counts:
-                total = wins + ties + losses
-                drawn = rng.multinomial(total, [wins / total, ties / total, losses / total])
-                resampled.append((row, opponent, int(drawn[0]), int(drawn[1]), int(drawn[2])))
-            draws.append(_centred(fitted_strengths(models, resampled, alpha)))
-        low, high = np.quantile(np.array(draws), [0.025, 0.975], axis=0)
-        found = {
-            model: Rating(point[i], float(low[i]), float(high[i])) for i, model in enumerate(models)
-        }
-        ratings[language] = dict(sorted(found.items(), key=lambda item: -item[1].rating))
+        opponents = {model: {o for r, o, *_ in counts if r == model}
+                     | {r for r, o, *_ in counts if o == model} for model in models}  # fmt: skip
+        unrated = {model: Rating(None, None, None, f"no rating: no scored comparison in "
+                                 f"{language} (no cell with it has a score)")
+                   for model in models if not opponents[model]}  # fmt: skip
+        rated = tuple(model for model in models if opponents[model])
+        found = _bootstrapped(rated, counts, alpha, samples, rng)
+        for model, rating in found.items():
+            compared = len(opponents[model])
+            if compared < (len(rated) - 1) / 2:
+                note = f"compared with {compared} of the {len(rated) - 1} other rated models"
+                found[model] = Rating(rating.rating, rating.ci_low, rating.ci_high, note)
+        ordered = sorted(found.items(), key=lambda item: -(item[1].rating or 0.0))
+        ratings[language] = dict(ordered) | unrated
     return ratings
+
+
+def _bootstrapped(
+    models: tuple[str, ...],
+    counts: tuple[tuple[str, str, int, int, int], ...],
+    alpha: float,
+    samples: int,
+    rng: Any,
+) -> dict[str, Rating]:
+    """Ratings of `models` (each in some count) with percentile-bootstrap CIs."""
+    import numpy as np
+
+    point = _centred(fitted_strengths(models, counts, alpha))
+    draws = []
+    for _ in range(samples):
+        resampled = []
+        for row, opponent, wins, ties, losses in counts:
+            total = wins + ties + losses
+            drawn = rng.multinomial(total, [wins / total, ties / total, losses / total])
+            resampled.append((row, opponent, int(drawn[0]), int(drawn[1]), int(drawn[2])))
+        draws.append(_centred(fitted_strengths(models, resampled, alpha)))
+    low, high = np.quantile(np.array(draws), [0.025, 0.975], axis=0)
+    return {
+        model: Rating(point[i], float(low[i]), float(high[i])) for i, model in enumerate(models)
+    }
 
 
 def round_robin_markdown(ratings: dict[str, dict[str, Rating]]) -> str:
@@ -125,8 +157,12 @@ def round_robin_markdown(ratings: dict[str, dict[str, Rating]]) -> str:
     for language, per_model in ratings.items():
         lines = [f"## {language}", "", "| rank | model | rating | 95% CI |", "|---:|---|---:|---|"]
         for rank, (model, rating) in enumerate(per_model.items(), start=1):
+            if rating.rating is None:
+                lines.append(f"| — | {model} | — | {rating.note} |")
+                continue
             interval = f"[{rating.ci_low:+.0f}, {rating.ci_high:+.0f}]"
-            lines.append(f"| {rank} | {model} | {rating.rating:+.0f} | {interval} |")
+            note = f" ({rating.note})" if rating.note else ""
+            lines.append(f"| {rank} | {model} | {rating.rating:+.0f} | {interval}{note} |")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
 

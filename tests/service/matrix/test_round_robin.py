@@ -8,6 +8,7 @@ import os
 import signal
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -83,3 +84,51 @@ def test_all_pairs_takes_no_baselines() -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert "all_pairs compares the rows with each other" in result.output
+
+
+def scored(results_rows: str, failed: set[str], wins: dict[tuple[str, str], int]) -> Any:
+    """A round robin in one language over `results_rows`; cells with a `failed` model have no
+    score; `wins` gives the row's wins of 10 items in the others."""
+    from service.matrix.recipe import MatrixRecipe
+    from service.matrix.results import Cell, MatrixResults
+
+    rows = list(results_rows)
+    recipe = MatrixRecipe.model_validate(
+        {"rows": rows, "languages": ["es"], "baselines": {}, "all_pairs": True}
+    )
+    cells = []
+    for row, opponent in combinations(rows, 2):
+        if failed & {row, opponent}:
+            cells.append(Cell(row=row, language="es", baseline=opponent, error="judge down"))
+            continue
+        won = wins[(row, opponent)]
+        cells.append(Cell(row=row, language="es", baseline=opponent, score=10.0 * won,
+                          wins=won, losses=10 - won))  # fmt: skip
+    return MatrixResults(recipe=recipe, cells=cells)
+
+
+def test_a_model_whose_every_cell_failed_gets_no_rating() -> None:
+    """The probe: four rows, every cell of one failed. It was ranked 2nd, +30 [+5, +96]."""
+    from service.reports.ratings import round_robin_markdown, round_robin_ratings
+
+    wins = {("a", "b"): 8, ("a", "c"): 9, ("b", "c"): 7}
+    ratings = round_robin_ratings(scored("abcd", {"d"}, wins), samples=50)["es"]
+    assert list(ratings) == ["a", "b", "c", "d"]
+    assert ratings["d"].rating is None and "no scored comparison in es" in (ratings["d"].note or "")
+    assert all(ratings[m].rating is not None for m in "abc")
+    assert "| — | d | — | no rating: no scored comparison in es" in round_robin_markdown(
+        {"es": ratings}
+    )
+
+
+def test_a_model_compared_with_few_others_is_rated_with_a_note() -> None:
+    from service.reports.ratings import round_robin_ratings
+
+    wins = {("a", "b"): 8, ("a", "c"): 9, ("b", "c"): 7, ("a", "d"): 5}
+    results = scored("abcd", set(), wins | {("b", "d"): 0, ("c", "d"): 0})
+    cells = [c for c in results.cells if not (c.baseline == "d" and c.row in "bc")]
+    results = results.model_copy(update={"cells": cells})
+    ratings = round_robin_ratings(results, samples=50)["es"]
+    assert ratings["d"].rating is not None
+    assert ratings["d"].note == "compared with 1 of the 3 other rated models"
+    assert ratings["a"].note is None
