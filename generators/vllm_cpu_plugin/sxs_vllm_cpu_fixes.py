@@ -232,38 +232,24 @@ def bgmv_expand_slice(
     lora_rows(inputs, lora_b_weights, lora_indices_tensor, output_tensor, columns, add_inputs)
 
 
-def _token_indices(lora_indices_tensor: Any, seq_len_tensor: Any) -> Any:
-    """Per-sequence adapter slots repeated over each sequence's tokens."""
-    return lora_indices_tensor.repeat_interleave(seq_len_tensor)
+def prefill_form(op: Callable[..., Any]) -> Callable[..., Any]:
+    """The `sgmv_*` (prefill) form of a `bgmv_*` op, as vLLM calls it: `(inputs, weights,
+    output, b_seq_start_loc, seq_len_tensor, lora_indices_tensor, batches, max_seq_length,
+    token_nums, *the op's own arguments)`, slots given per sequence and repeated over each
+    sequence's tokens."""
+
+    def prefill(
+        inputs: Any, weights: Any, output: Any, b_seq_start_loc: Any, seq_len_tensor: Any,
+        lora_indices_tensor: Any, batches: int, max_seq_length: int, token_nums: int,
+        *rest: Any,
+    ) -> None:  # fmt: skip
+        op(inputs, weights, output, lora_indices_tensor.repeat_interleave(seq_len_tensor), *rest)
+
+    prefill.__name__ = op.__name__.replace("bgmv", "sgmv")
+    prefill.__doc__ = f"The prefill form of `{op.__name__}`: slots given per sequence."
+    return prefill
 
 
-def sgmv_shrink(
-    inputs: Any, lora_a_weights: Any, output_tensor: Any, b_seq_start_loc: Any,
-    seq_len_tensor: Any, lora_indices_tensor: Any, batches: int, max_seq_length: int,
-    token_nums: int, scaling: float,
-) -> None:  # fmt: skip
-    """The prefill form of `bgmv_shrink`: slots given per sequence."""
-    indices = _token_indices(lora_indices_tensor, seq_len_tensor)
-    bgmv_shrink(inputs, lora_a_weights, output_tensor, indices, scaling)
-
-
-def sgmv_expand(
-    inputs: Any, lora_b_weights: Any, output_tensor: Any, b_seq_start_loc: Any,
-    seq_len_tensor: Any, lora_indices_tensor: Any, batches: int, max_seq_length: int,
-    token_nums: int, add_inputs: bool = False,
-) -> None:  # fmt: skip
-    """The prefill form of `bgmv_expand`."""
-    indices = _token_indices(lora_indices_tensor, seq_len_tensor)
-    bgmv_expand(inputs, lora_b_weights, output_tensor, indices, add_inputs)
-
-
-def sgmv_expand_slice(
-    inputs: Any, lora_b_weights: Any, output_tensor: Any, b_seq_start_loc: Any,
-    seq_len_tensor: Any, lora_indices_tensor: Any, batches: int, max_seq_length: int,
-    token_nums: int, slice_offset: int, slice_size: int, add_inputs: bool = False,
-) -> None:  # fmt: skip
-    """The prefill form of `bgmv_expand_slice`."""
-    indices = _token_indices(lora_indices_tensor, seq_len_tensor)
-    bgmv_expand_slice(
-        inputs, lora_b_weights, output_tensor, indices, slice_offset, slice_size, add_inputs
-    )
+sgmv_shrink = prefill_form(bgmv_shrink)
+sgmv_expand = prefill_form(bgmv_expand)
+sgmv_expand_slice = prefill_form(bgmv_expand_slice)
