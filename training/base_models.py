@@ -2,7 +2,7 @@
 vLLM and the judge all read.
 
     GGUF file ──check (magic, architecture, whole file)──▶ transformers (dequantised, bf16)
-        ──▶ CACHE/bases/<sha256[:16]>/ : config.json, model.safetensors, tokenizer, a chat
+        ──▶ CACHE/bases/<sha256[:16]>-v1/ : config.json, model.safetensors, tokenizer, a chat
             template with response-only generation marks, `sxs-base.json` (where it came from)
 
 The folder is keyed by the GGUF's content: the same file converts once, wherever it lies, and
