@@ -141,12 +141,7 @@ def lora_rows(
     for slot, rows in grouping.rows:
         product = inputs.index_select(0, rows) @ weights[slot, :width].to(dtype).T
         delta.index_copy_(0, rows, product.to(output.dtype))
-    if scaling != 1.0:
-        delta.mul_(scaling)
-    if add:
-        target.add_(delta)
-    else:
-        target.copy_(delta)
+    _put(target, delta, add, scaling)
 
 
 class Grouping(NamedTuple):
@@ -192,13 +187,17 @@ def _write(target: Any, inputs: Any, weight: Any, add: bool, scaling: float) -> 
     ):
         target.addmm_(inputs, weight.T)  # the sum fused into the matmul
         return
-    product = (inputs @ weight.T).to(target.dtype)
+    _put(target, (inputs @ weight.T).to(target.dtype), add, scaling)
+
+
+def _put(target: Any, values: Any, add: bool, scaling: float) -> None:
+    """target (+)= scaling · values (`values` is the caller's to scale in place)."""
     if scaling != 1.0:
-        product.mul_(scaling)
+        values.mul_(scaling)
     if add:
-        target.add_(product)
+        target.add_(values)
     else:
-        target.copy_(product)
+        target.copy_(values)
 
 
 def bgmv_shrink(
