@@ -28,6 +28,7 @@ from common.base_cache import (
     converted_folder,
     file_sha256,
     is_converted,
+    is_gguf,
 )
 from training.errors import BaseModelError
 
@@ -171,7 +172,7 @@ def _write_hf_folder(path: Path, architecture: str, out: Path) -> None:
 def base_folder(path: Path) -> Path:
     """The HF folder to load as the base model: `path` itself, or a GGUF file's converted
     folder (converted now if needed); a clear error for anything else."""
-    if path.suffix.lower() == ".gguf":
+    if is_gguf(path):
         return convert_gguf(path).folder
     if not path.exists():
         raise BaseModelError(
