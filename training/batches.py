@@ -27,26 +27,29 @@ def micro_batches(
     while True:
         order = unit_list[:]
         rng.shuffle(order)
+        if by_length:
+            order = [
+                unit
+                for pool in _pools(order, 32 * size)
+                for unit in sorted(pool, key=lambda u: max(lengths[i] for i in u))
+            ]
         flat = [index for unit in order for index in unit]
         while len(flat) < size:  # fewer examples than a micro-batch: repeat them
             flat += flat[: size - len(flat)]
-        if by_length:
-            pools, taken, pool = [], 0, []
-            for unit in order:
-                pool.append(unit)
-                taken += len(unit)
-                if taken >= 32 * size:
-                    pools.append(pool)
-                    pool, taken = [], 0
-            pools.append(pool)
-            flat = [
-                index
-                for pool in pools
-                for unit in sorted(pool, key=lambda u: max(lengths[i] for i in u))
-                for index in unit
-            ] or flat
-            while len(flat) < size:
-                flat += flat[: size - len(flat)]
         batches = [flat[i : i + size] for i in range(0, len(flat), size)]
         rng.shuffle(batches)
         yield from (batch for batch in batches if len(batch) == size)
+
+
+def _pools(units: list[list[int]], capacity: int) -> Iterator[list[list[int]]]:
+    """Consecutive runs of `units` holding about `capacity` examples each."""
+    pool: list[list[int]] = []
+    taken = 0
+    for unit in units:
+        pool.append(unit)
+        taken += len(unit)
+        if taken >= capacity:
+            yield pool
+            pool, taken = [], 0
+    if pool:
+        yield pool
