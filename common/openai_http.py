@@ -42,6 +42,19 @@ class RetryPolicy(BaseModel):
     backoff_initial_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=8.0, ge=0)
 
+    def retrying(self, *errors: type[BaseException]) -> AsyncRetrying:
+        """Tenacity's loop for this policy, retrying on `errors` and re-raising the last."""
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self.backoff_initial_s,
+                jitter=self.backoff_initial_s,
+                max=self.backoff_max_s,
+            ),
+            retry=retry_if_exception_type(errors),
+            reraise=True,
+        )
+
 
 @dataclass(frozen=True)
 class ClientSettings:
@@ -152,16 +165,7 @@ class OpenAIHttp:
         retry = self.retry
         tried: list[str] = []
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(retry.max_attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=retry.backoff_initial_s,
-                    jitter=retry.backoff_initial_s,
-                    max=retry.backoff_max_s,
-                ),
-                retry=retry_if_exception_type(_TransientError),
-                reraise=True,
-            ):
+            async for attempt in retry.retrying(_TransientError):
                 with attempt:
                     url = urls[(attempt.retry_state.attempt_number - 1) % len(urls)]
                     tried.append(url)
@@ -181,8 +185,13 @@ class OpenAIHttp:
 
     async def post_once(self, url: str, body: dict[str, Any]) -> Any:
         """One POST, no retry (health probes): `EndpointUnavailableError` / `…RejectedError`."""
+        return await self.send_once("POST", url, json=body)
+
+    async def send_once(self, method: str, url: str, **request: Any) -> Any:
+        """One request, no retry (health probes, requests that must not be repeated blindly):
+        its decoded JSON answer, `EndpointUnavailableError` or `EndpointRejectedError`."""
         try:
-            return await self._post_once(url, body)
+            return _json_of(url, await self._request_once(method, url, **request))
         except _TransientError as error:
             raise EndpointUnavailableError(shown(url), 1, error.reason) from None
 

@@ -7,8 +7,11 @@ A batch moves validating → in_progress → finalizing → completed, one step 
 the stub's usage), the error file a row per failed one. Scripts: `failing(custom_id, tries)`
 names an error code for a request (tries: batches it has been in); `expire` makes the next
 batches expire with only their first half done; `invalid_next` fails the next batch's
-validation; `unknown_row` adds a row for a request nobody sent; `batches=False` is a server
-without the Batch API (404).
+validation; `unknown_row` adds a row for a request nobody sent; `errors_in_body` writes a failed
+row as an HTTP 400 whose reason is in the response body (`error: null`, as OpenAI does);
+`lost_creates` creates that many next batches and then drops the connection before answering
+(an ambiguous create); `batches=False` is a server without the Batch API (404). Batches are
+listed newest first, `limit` a page, `after` the last id of the previous page.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class FakeBatchServer(httpx.AsyncBaseTransport):
         self.expire = 0
         self.invalid_next = False
         self.unknown_row = False
+        self.errors_in_body = False
+        self.lost_creates = 0
         self.failing: Callable[[str, int], str | None] = lambda custom_id, tries: None
         self._ids = itertools.count(1)
 
@@ -73,9 +78,13 @@ class FakeBatchServer(httpx.AsyncBaseTransport):
                 return _error(404, "not_found", f"no file {parts[1]}")
             return httpx.Response(200, text=self.files[parts[1]])
         if parts == ["batches"] and request.method == "POST":
-            return self._create(json.loads(request.content))
+            created = self._create(json.loads(request.content))
+            if self.lost_creates and created.status_code == 200:
+                self.lost_creates -= 1
+                raise httpx.ReadTimeout("the connection dropped before the answer", request=request)
+            return created
         if parts == ["batches"]:
-            return httpx.Response(200, json={"object": "list", "data": list(self.batches.values())})
+            return self._list(request.url.params)
         if parts[0] == "batches" and len(parts) == 2 and parts[1] in self.batches:
             return httpx.Response(200, json=self._advance(parts[1]))
         return _error(404, "not_found", f"no route {request.method} {path}")
@@ -101,10 +110,22 @@ class FakeBatchServer(httpx.AsyncBaseTransport):
         self.batches[batch_id] = {
             "id": batch_id, "object": "batch", "endpoint": body["endpoint"],
             "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
+            "metadata": body.get("metadata"),
             "status": "validating", "output_file_id": None, "error_file_id": None, "errors": None,
             "request_counts": {"total": len(rows), "completed": 0, "failed": 0},
         }  # fmt: skip
         return httpx.Response(200, json=self.batches[batch_id])
+
+    def _list(self, params: httpx.QueryParams) -> httpx.Response:
+        newest_first = list(reversed(self.batches))
+        after = params.get("after")
+        start = newest_first.index(after) + 1 if after in newest_first else 0
+        page = newest_first[start : start + int(params.get("limit", 20))]
+        return httpx.Response(200, json={
+            "object": "list", "data": [self.batches[i] for i in page],
+            "first_id": page[0] if page else None, "last_id": page[-1] if page else None,
+            "has_more": start + len(page) < len(newest_first),
+        })  # fmt: skip
 
     def _advance(self, batch_id: str) -> dict[str, Any]:
         self.retrievals += 1
@@ -139,6 +160,12 @@ class FakeBatchServer(httpx.AsyncBaseTransport):
             custom_id = row["custom_id"]
             code = "batch_expired" if row not in done else self.failing(
                 custom_id, self.tries[custom_id])  # fmt: skip
+            if code is not None and self.errors_in_body:
+                body = {"error": {"message": f"request failed: {code}", "type": code}}
+                errors.append({"id": f"batch_req_{next(self._ids)}", "custom_id": custom_id,
+                               "response": {"status_code": 400, "body": body},
+                               "error": None})  # fmt: skip
+                continue
             if code is not None:
                 error = {"code": code, "message": f"request failed: {code}"}
                 errors.append({"id": f"batch_req_{next(self._ids)}", "custom_id": custom_id,

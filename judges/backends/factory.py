@@ -9,7 +9,8 @@ import httpx
 from pydantic import Field
 
 from judges.backends.base import Judge
-from judges.backends.batch import BatchJudge, BatchJudgeConfig
+from judges.backends.batch import BatchJudge
+from judges.backends.batch_config import BatchJudgeConfig
 from judges.backends.openai import JudgeModelConfig, OpenAIJudge, OpenAIJudgeConfig
 from judges.backends.reference import ReferenceJudge, ReferenceJudgeConfig
 from judges.backends.replay import ReplayJudge, ReplayJudgeConfig

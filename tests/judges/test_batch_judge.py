@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from judges.backends.batch import BatchJudge, BatchJudgeConfig
+from judges.backends.batch import BatchJudge
+from judges.backends.batch_config import BatchJudgeConfig
 from judges.batch_ledger import BatchLedger
 from judges.cache import JudgmentCache, judgment_key
 from judges.errors import JudgeRequestRejectedError
@@ -173,3 +174,61 @@ def test_an_output_row_for_an_unknown_request_is_ignored_and_counted(tmp_path: P
     assert [r.outcome for r in results] == [expected(p) for p in items]
     assert batch_judge.unknown_rows == 1
     assert JudgmentCache(store).count() == 10
+
+
+class KilledError(Exception):
+    """The process dies here (the ledger write after a batch was created never happens)."""
+
+
+def test_a_kill_between_creating_a_batch_and_the_ledger_write_pays_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, server, items = tmp_path / "sxs.db", FakeBatchServer(), pairs(6)
+    record = BatchLedger.record
+
+    def dies(*args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(BatchLedger, "record", record)
+        raise KilledError
+
+    monkeypatch.setattr(BatchLedger, "record", dies)
+    with pytest.raises(KilledError):
+        run(judge(server, store), store, items)
+    assert len(server.batches) == 1 and server.answered == 0
+
+    results = run(judge(server, store), store, items)
+    assert len(server.batches) == 1  # found again at the provider, not created again
+    assert [r.outcome for r in results] == [expected(p) for p in items]
+    assert server.answered == 12 and BatchLedger(store).count() == 1
+
+
+def test_an_ambiguous_create_is_resolved_by_finding_the_batch_not_by_creating_another(
+    tmp_path: Path,
+) -> None:
+    store, server, items = tmp_path / "sxs.db", FakeBatchServer(), pairs(6)
+    server.lost_creates = 1  # created, but the answer never came back
+    results = run(judge(server, store, max_attempts=3), store, items)
+    assert len(server.batches) == 1 and server.answered == 12
+    assert [r.outcome for r in results] == [expected(p) for p in items]
+    assert BatchLedger(store).count() == 1
+
+
+def test_batch_tries_are_kept_in_the_ledger_across_runs(tmp_path: Path) -> None:
+    store, server, items = tmp_path / "sxs.db", FakeBatchServer(), pairs(1)
+    server.failing = lambda custom_id, tries: "server_error"
+    first = run(judge(server, store, batch_tries=2), store, items)
+    assert first[0].outcome is Outcome.INVALID and len(server.batches) == 2
+
+    again = run(judge(server, store, batch_tries=2), store, items)
+    assert again[0].outcome is Outcome.INVALID
+    assert len(server.batches) == 2  # the budget is spent: a rerun creates no batch
+    assert "no reply from 2 judge batches" in again[0].calls[0].reply.raw
+
+
+def test_a_failed_row_without_an_error_object_keeps_the_reason_in_its_body(
+    tmp_path: Path,
+) -> None:
+    store, server, items = tmp_path / "sxs.db", FakeBatchServer(), pairs(1)
+    server.failing, server.errors_in_body = (lambda custom_id, tries: "context_too_long"), True
+    results = run(judge(server, store, batch_tries=1), store, items)
+    raw = results[0].calls[0].reply.raw
+    assert raw == "[no reply from 1 judge batches: HTTP 400: request failed: context_too_long]"

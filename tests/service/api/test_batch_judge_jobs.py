@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from judges.backends.batch import BatchJudgeConfig
+from judges.backends.batch_config import BatchJudgeConfig
 from service.app import create_app
 from tests.batch_server import FakeBatchServer
 from tests.polling import poll
