@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.errors import first_problem
-from common.openai_http import RetryPolicy
+from common.openai_http import ClientSettings, RetryPolicy
 from common.paths import PROJECT_ROOT
 from common.toml_file import read_toml
 from judges.backends.factory import JudgeConfig
@@ -76,6 +77,17 @@ class ServiceSettings(BaseSettings):
     generation_timeout_s: float = Field(default=600.0, gt=0)
     generation_retry: RetryPolicy = Field(default_factory=RetryPolicy)
     generator_api_key: SecretStr | None = None
+
+    def generator_client(self, transport: httpx.AsyncBaseTransport | None = None) -> ClientSettings:
+        """How generators are called: requests in flight, the deadline, retries, the key."""
+        key = self.generator_api_key
+        return ClientSettings(
+            concurrency=2 * self.item_concurrency,
+            timeout_s=self.generation_timeout_s,
+            retry=self.generation_retry,
+            api_key=key.get_secret_value() if key else None,
+            transport=transport,
+        )
 
     @model_validator(mode="after")
     def _default_judge_exists(self) -> ServiceSettings:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from common.openai_http import ClientSettings
 from generators.cache import GenerationCache
 from generators.eval_sets import EvalSet, load_eval_sets
 from generators.registry import Registry, load_registry
@@ -65,14 +64,7 @@ def build_service(
         else PAPER_TEMPLATE
     )
     store = JobStore(settings.db, settings.store_busy_timeout_s)
-    key = settings.generator_api_key
-    generator_client = ClientSettings(
-        concurrency=2 * settings.item_concurrency,
-        timeout_s=settings.generation_timeout_s,
-        retry=settings.generation_retry,
-        api_key=key.get_secret_value() if key else None,
-        transport=transport,
-    )
+    generator_client = settings.generator_client(transport)
     judgment_cache = JudgmentCache(settings.db, settings.store_busy_timeout_s)
     metrics = Metrics()
     comparisons = Comparisons(

@@ -17,7 +17,6 @@ failed) is reported with its reason and never stored.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -205,9 +204,8 @@ def _generate(
 ) -> None:
     registry = service.registry
     chat = registry.prompt_format is PromptFormat.CHAT
-    key = service.settings.generator_api_key
-    api_key = key.get_secret_value() if key else None
-    requests = [generation_request(registry, unit, api_key) for unit in units]
+    client = service.settings.generator_client()
+    requests = [generation_request(registry, unit, client) for unit in units]
     counts = report.generations
     counts.submitted += len(units)
     cache = service.comparisons.generation_cache
@@ -293,18 +291,13 @@ def _judge_pass(
 def _arrived(
     answers: Iterator[pipeline.Answers], labels: list[str], failed: list[Failure]
 ) -> Iterator[pipeline.Answers]:
-    """`answers` as they arrive; if the pipeline stops, every unit that had no answer yet is
-    a failure with the pipeline's reason (`labels`: each unit's name, by index). Only the
-    pipeline is guarded: an error of the caller's own work (a store write) propagates."""
-    answered: set[int] = set()
-    try:
-        for batch in answers:
-            answered.update(index for index, _ in batch)
-            yield batch
-    except Exception as error:
-        reason = pipeline_failure(error)
-        failed += [Failure(label, reason)
-                   for index, label in enumerate(labels) if index not in answered]  # fmt: skip
+    """`answers` as they arrive, without the units their pipeline stopped before answering:
+    those are failures with its reason (`labels`: each unit's name, by index)."""
+    for batch in answers:
+        stopped = {index: answer for index, answer in batch
+                   if isinstance(answer, pipeline.Unanswered)}  # fmt: skip
+        failed += [Failure(labels[index], answer.reason) for index, answer in stopped.items()]
+        yield [(index, answer) for index, answer in batch if index not in stopped]
 
 
 def _judge_answers(
@@ -333,28 +326,16 @@ def _local_reply(answer: Any, unit: JudgmentUnit) -> JudgeReply | Failure:
 
 
 def _by_endpoint(requests: list[tuple[int, HttpRequest]]) -> list[EndpointRows]:
-    """Requests grouped by (URL, headers): one Ray HTTP processor each."""
-    groups: dict[tuple[str, tuple[tuple[str, str], ...]], EndpointRows] = {}
+    """Requests grouped by URL, headers, timeout and retry policy: one Ray HTTP processor each."""
+    groups: dict[tuple[Any, ...], EndpointRows] = {}
     for index, request in requests:
-        key = (request.url, tuple(sorted(request.headers.items())))
-        group = groups.setdefault(key, EndpointRows(request.url, request.headers, []))
+        key = (request.url, tuple(sorted(request.headers.items())), request.timeout_s,
+               request.retry)  # fmt: skip
+        group = groups.setdefault(
+            key, EndpointRows(request.url, request.headers, request.timeout_s, request.retry, [])
+        )
         group.rows.append((index, request.body))
     return list(groups.values())
-
-
-def pipeline_failure(error: BaseException) -> str:
-    """The reason a Ray pipeline stopped, in one line: the HTTP stage's own message when it
-    gave up on a request, else the error's last line."""
-    text = str(error)
-    marker = "Reached maximum retries"
-    if marker in text:
-        line = text[text.index(marker) :].splitlines()[0]
-        before = line.partition(" for input row ")[0]
-        cause = re.search(r"Previous Exception: (.*?)\.? (?:Full Traceback|$)", line + " ")
-        why = cause[1] if cause and cause[1] else "no answer"
-        return f"the endpoint did not answer: {before.lower()} ({why})"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return f"the Ray pipeline failed: {lines[-1] if lines else type(error).__name__}"[:400]
 
 
 def _show(on_progress: Progress | None, stage: str, done: int, total: int) -> None:

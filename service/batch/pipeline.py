@@ -2,11 +2,16 @@
 
 - `connect`: a Ray instance of this machine's CPUs (no address), or a running cluster
   (`auto`, `HOST:PORT`, `ray://HOST:PORT`), checked for reachability first;
-- `http_answers`: one `ray.data.llm` HTTP processor per endpoint, their datasets in one union,
-  so every endpoint is busy at once; answers come back to the driver batch by batch;
+- `http_answers`: one `ray.data.llm` HTTP processor per endpoint, with that endpoint's own
+  timeout (a deadline per try: aiohttp's `total`) and retry policy; every endpoint's dataset
+  runs at once, each in its own thread, so one that fails fails only its own units;
 - `engine_answers`: the engine mode: vLLM engines in Ray actors run the same bodies
   (`engine_stage`), the LoRA adapter chosen per row;
 - `local_answers`: a judge that runs in-process (chrF to the reference) as a Ray Data map.
+
+Answers come back to the driver batch by batch, in small blocks (`batch_size` rows), so a
+killed driver loses at most what was in flight. A dataset that stops answers each of its
+units it had not answered with `Unanswered` (the reason), never with a result.
 
 What Ray hands back is read with one care: Ray Data stores rows as Arrow tables, and Arrow
 gives every row of a column the union of the keys it saw, the missing ones as null (measured:
@@ -17,16 +22,22 @@ answer (`without_nulls`) before it is read.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import os
+import queue
+import re
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.openai_http import RetryPolicy
 from common.urls import shown
 from service.batch.engine import EngineSpec
 from service.batch.errors import BatchInputError
@@ -52,21 +63,26 @@ class RaySettings(BaseModel):
     worker_cpus: float = Field(
         default=0.25, gt=0, le=64, description="CPUs reserved per HTTP worker (it waits on I/O)"
     )
-    max_retries: int = Field(
-        default=3, ge=0, le=10, description="retries of a request on 408/429/502/503/504 or a "
-        "connection error, with exponential backoff"
-    )  # fmt: skip
-    backoff_s: float = Field(default=0.5, ge=0, le=60, description="the first retry's wait")
     engines: int = Field(default=1, ge=1, le=4096, description="vLLM engines (engine mode)")
 
 
 @dataclass(frozen=True, slots=True)
 class EndpointRows:
-    """The requests for one URL: (unit index, body) with the same headers."""
+    """The requests for one URL: (unit index, body) with the same headers, timeout and
+    retry policy (the endpoint's configured ones)."""
 
     url: str
     headers: dict[str, str]
+    timeout_s: float
+    retry: RetryPolicy
     rows: list[tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """The answer of a unit whose pipeline stopped before answering it: why."""
+
+    reason: str
 
 
 def connect(settings: RaySettings) -> None:
@@ -112,10 +128,9 @@ def disconnect() -> None:
 
 def http_answers(endpoints: list[EndpointRows], settings: RaySettings) -> Iterator[Answers]:
     """Every row POSTed by Ray's HTTP processor; batches of answers as they arrive."""
-    import ray
     from ray.data.llm import HttpRequestProcessorConfig, build_processor
 
-    datasets = []
+    runs = []
     for endpoint in endpoints:
         if not endpoint.rows:
             continue
@@ -125,16 +140,19 @@ def http_answers(endpoints: list[EndpointRows], settings: RaySettings) -> Iterat
                 headers=endpoint.headers or None,
                 batch_size=settings.batch_size,
                 concurrency=settings.concurrency,
-                max_retries=settings.max_retries,
-                base_retry_wait_time_in_s=settings.backoff_s,
+                max_retries=endpoint.retry.max_attempts - 1,
+                base_retry_wait_time_in_s=endpoint.retry.backoff_initial_s,
+                session_factory=functools.partial(_session, endpoint.timeout_s),
                 http_request_stage={"num_cpus": settings.worker_cpus},
             ),
             preprocess=_payload,
             postprocess=_answer,
         )
         rows = [{"unit": index, "body": json.dumps(body)} for index, body in endpoint.rows]
-        datasets.append(processor(ray.data.from_items(rows)))
-    yield from _collect(datasets)
+        where = (f" ({shown(endpoint.url)}: {endpoint.timeout_s:g} s a try, "
+                 f"{endpoint.retry.max_attempts} tries)")  # fmt: skip
+        runs.append(_Run(processor(_dataset(rows, settings)), [i for i, _ in endpoint.rows], where))
+    yield from _collect(runs)
 
 
 def engine_answers(
@@ -152,7 +170,7 @@ def engine_answers(
     if spec.python is not None:
         runtime_env["py_executable"] = spec.python
     items = [{"unit": index, "body": json.dumps(body)} for index, body in rows]
-    dataset = ray.data.from_items(items).map_batches(
+    dataset = _dataset(items, settings).map_batches(
         engine_stage.EngineStage,
         fn_constructor_kwargs={"engine": spec.engine, "base": spec.base, "adapters": spec.adapters},
         batch_size=settings.batch_size,
@@ -162,7 +180,7 @@ def engine_answers(
         num_cpus=spec.num_cpus,
         num_gpus=spec.num_gpus,
     )
-    yield from _collect([dataset])
+    yield from _collect([_Run(dataset, [index for index, _ in rows])])
 
 
 def local_answers(
@@ -170,16 +188,14 @@ def local_answers(
 ) -> Iterator[Answers]:
     """Every call judged by the in-process judge `config` (a judge's settings, as JSON) in Ray
     tasks; batches of replies (`JudgeReply` fields) as they arrive."""
-    import ray
-
     items = [
         {"unit": index, "call": json.dumps(call), "judge": json.dumps(config)}
         for index, call in rows
     ]
-    dataset = ray.data.from_items(items).map_batches(
+    dataset = _dataset(items, settings).map_batches(
         judge_batch, batch_size=settings.batch_size, batch_format="pandas"
     )
-    yield from _collect([dataset])
+    yield from _collect([_Run(dataset, [index for index, _ in rows])])
 
 
 def judge_batch(batch: Any) -> Any:
@@ -222,15 +238,89 @@ def without_nulls(value: Any) -> Any:
     return value
 
 
-def _collect(datasets: list[Any]) -> Iterator[Answers]:
-    if not datasets:
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A dataset to run, the units it answers, and what to add to the reason it stopped."""
+
+    dataset: Any
+    units: list[int]
+    where: str = ""
+
+
+def _dataset(items: list[dict[str, Any]], settings: RaySettings) -> Any:
+    """`items` in blocks of `batch_size` rows: answers reach the driver as blocks finish."""
+    import ray
+
+    blocks = max(1, math.ceil(len(items) / settings.batch_size))
+    return ray.data.from_items(items, override_num_blocks=blocks)
+
+
+def _collect(runs: list[_Run]) -> Iterator[Answers]:
+    """The runs' answers as they arrive, every run at once (a thread each)."""
+    if len(runs) <= 1:
+        yield from (answers for run in runs for answers in _answers(run))
         return
-    union = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
-    for batch in union.iter_batches(batch_size=None, batch_format="numpy"):
-        yield [
-            (int(unit), without_nulls(json.loads(answer)))
-            for unit, answer in zip(batch["unit"], batch["answer"], strict=True)
-        ]
+    arrived: queue.Queue[Answers | None] = queue.Queue()
+
+    def drain(run: _Run) -> None:
+        try:
+            for answers in _answers(run):
+                arrived.put(answers)
+        finally:
+            arrived.put(None)
+
+    pool = ThreadPoolExecutor(len(runs), thread_name_prefix="sxs-ray-run")
+    try:
+        for run in runs:
+            pool.submit(drain, run)
+        finished = 0
+        while finished < len(runs):
+            answers = arrived.get()
+            if answers is None:
+                finished += 1
+            else:
+                yield answers
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _answers(run: _Run) -> Iterator[Answers]:
+    """One run's answers; if it stops, `Unanswered` for each unit it had not answered."""
+    answered: set[int] = set()
+    try:
+        for batch in run.dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            answers = [
+                (int(unit), without_nulls(json.loads(answer)))
+                for unit, answer in zip(batch["unit"], batch["answer"], strict=True)
+            ]
+            answered.update(unit for unit, _ in answers)
+            yield answers
+    except Exception as error:
+        stopped = Unanswered(pipeline_failure(error) + run.where)
+        yield [(unit, stopped) for unit in run.units if unit not in answered]
+
+
+def pipeline_failure(error: BaseException) -> str:
+    """The reason a Ray pipeline stopped, in one line: the HTTP stage's own message when it
+    gave up on a request, else the error's last line."""
+    text = str(error)
+    marker = "Reached maximum retries"
+    if marker in text:
+        line = text[text.index(marker) :].splitlines()[0]
+        before = line.partition(" for input row ")[0]
+        cause = re.search(r"Previous Exception: (.*?)\.? (?:Full Traceback|$)", line + " ")
+        why = cause[1] if cause and cause[1] else "no answer"
+        return f"the endpoint did not answer: {before.lower()} ({why})"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"the Ray pipeline failed: {lines[-1] if lines else type(error).__name__}"[:400]
+
+
+def _session(timeout_s: float) -> Any:
+    """An aiohttp session whose every request has `timeout_s` in all (a deadline, not a
+    time between bytes); runs in Ray workers."""
+    import aiohttp
+
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
 
 
 def _payload(row: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from common.completions import completion_path
-from common.openai_http import MalformedAnswerError, join_url
+from common.openai_http import ClientSettings, MalformedAnswerError, RetryPolicy, join_url
 from generators.cache import StoredGeneration
 from generators.client import generation_body, parse_generation
 from generators.registry import PromptFormat, Registry
@@ -25,11 +25,14 @@ from service.batch.units import GenerationUnit, JudgmentUnit
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """One POST: where, with which headers, what."""
+    """One POST: where, with which headers, what, and how patiently (the endpoint's own
+    settings: seconds per try, an overall deadline; its retry policy)."""
 
     url: str
     headers: dict[str, str]
     body: dict[str, Any]
+    timeout_s: float
+    retry: RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,21 +44,23 @@ class Failure:
 
 
 def generation_request(
-    registry: Registry, unit: GenerationUnit, api_key: str | None
+    registry: Registry, unit: GenerationUnit, client: ClientSettings
 ) -> HttpRequest:
-    """The POST of a generation unit."""
+    """The POST of a generation unit, with the service's generator client settings."""
     model = registry.served(unit.request.model)
     path = completion_path(registry.prompt_format is PromptFormat.CHAT)
     url = join_url(_replica(model.endpoints, unit.key), path)
-    return HttpRequest(url, _auth(api_key), generation_body(registry, unit.request))
+    body = generation_body(registry, unit.request)
+    return HttpRequest(url, _auth(client.api_key), body, client.timeout_s, client.retry)
 
 
 def judge_http_request(config: JudgeModelConfig, unit: JudgmentUnit) -> HttpRequest:
     """The POST of a judge call to an OpenAI-compatible judge, at the unit's attempt."""
     path = completion_path(config.api is ApiKind.CHAT)
     url = join_url(_replica(config.base_urls, unit.key), path)
-    key = config.api_key.get_secret_value() if config.api_key else None
-    return HttpRequest(url, _auth(key), judge_request(config, unit.call.prompt, unit.call.attempt))
+    client = config.client()
+    body = judge_request(config, unit.call.prompt, unit.call.attempt)
+    return HttpRequest(url, _auth(client.api_key), body, client.timeout_s, client.retry)
 
 
 def read_generation(answer: Any, chat: bool, unit: GenerationUnit) -> StoredGeneration | Failure:

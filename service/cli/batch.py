@@ -67,9 +67,6 @@ def batch(
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray instance")] = None,
     batch_size: Annotated[int, typer.Option(help="rows per Ray Data batch")] = 16,
     concurrency: Annotated[int, typer.Option(help="HTTP workers per endpoint")] = 4,
-    max_retries: Annotated[
-        int, typer.Option(help="retries of a request on 408/429/5xx or a lost connection")
-    ] = 3,
     mode: Annotated[
         BatchMode,
         typer.Option(
@@ -108,7 +105,6 @@ def batch(
             num_cpus=num_cpus,
             batch_size=batch_size,
             concurrency=concurrency,
-            max_retries=max_retries,
             engines=engines,
         )
     except ValidationError as error:
@@ -155,7 +151,6 @@ _OPTIONS = {
     "num_cpus": "--num-cpus",
     "batch_size": "--batch-size",
     "concurrency": "--concurrency",
-    "max_retries": "--max-retries",
     "engines": "--engines",
 }
 

@@ -35,10 +35,14 @@ class Log:
 
 
 def generator_app(
-    log: Log, served: tuple[str, ...] = ("tiny", "good", "bad", "echo"), sampled: bool = False
+    log: Log,
+    served: tuple[str, ...] = ("tiny", "good", "bad", "echo"),
+    sampled: bool = False,
+    delay_s: float = 0.005,
 ) -> Starlette:
     """A generator of `served` models; `sampled`: each call's text ends differently (as when
-    sampling at a temperature), so two calls for one prompt give two texts."""
+    sampling at a temperature), so two calls for one prompt give two texts; each completion
+    takes `delay_s` (its model list answers at once)."""
 
     async def complete(request: Request) -> JSONResponse:
         body = await request.json()
@@ -46,7 +50,7 @@ def generator_app(
         with log.lock:
             log.generated[(body["model"], instruction)] += 1
             calls = sum(log.generated.values())
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(delay_s)
         text = answer(body["model"], instruction) + (f" (sample {calls})" if sampled else "")
         return JSONResponse(openai_response(body, lambda _: text))
 

@@ -288,3 +288,36 @@ def test_a_judge_that_is_down_stops_the_run_before_any_unit(tmp_path: Path) -> N
     assert "judge 'llm'" in error and "nothing was submitted" in error
     assert not log.generated
     assert stored(tmp_path) == (0, 0)
+
+
+def test_a_slow_endpoint_fails_only_its_own_units_within_its_timeout(tmp_path: Path) -> None:
+    """Model `bad` is served by a generator that lists its models but never finishes a
+    completion in time: its units fail after the configured `generation_timeout_s` (one try),
+    and every other endpoint's units are stored."""
+    log, slow_log = Log(), Log()
+    slow = generator_app(slow_log, delay_s=120.0)
+    with (
+        serving(generator_app(log)) as generator,
+        serving(slow) as stalled,
+        serving(counting_judge(log, 0.0)) as judge,
+    ):
+        port = free_port()
+        config = write_config(tmp_path, port, generator, judge, ["good", "echo"])
+        with (tmp_path / "models.toml").open("a", encoding="utf-8") as models:
+            models.write(f'[adapters.bad]\npath = "bad"\nendpoints = ["{stalled}"]\n')
+        text = config.read_text(encoding="utf-8").replace(
+            "[judges.llm]", "generation_timeout_s = 2\n[generation_retry]\nmax_attempts = 1\n"
+            "[judges.llm]",
+        )  # fmt: skip
+        config.write_text(text, encoding="utf-8")
+        code, summary, error = run_batch(Backends(tmp_path, config, port, log))
+    assert code == 1, error
+    failures = summary["failures"]
+    assert isinstance(failures, list) and failures
+    assert {f["unit"].split(" · ")[0] for f in failures} == {"generation bad"}
+    assert all("(TimeoutError) " in f["reason"] and "2 s a try, 1 tries" in f["reason"]
+               for f in failures), failures[0]  # fmt: skip
+    generations, _ = expected_units()
+    bad = len(instructions("es")) + len(instructions("fi"))
+    assert stored(tmp_path)[0] == generations - bad  # good's and echo's: every one
+    assert sum(slow_log.generated.values()) <= bad  # one try each, no retry

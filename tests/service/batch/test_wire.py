@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -11,8 +12,8 @@ from generators.client import GenerationRequest
 from judges.backends.base import JudgeCall
 from judges.backends.openai import JudgeMode, OpenAIJudgeConfig
 from judges.verdicts import Order, Verdict
-from service.batch.driver import _arrived, pipeline_failure
-from service.batch.pipeline import without_nulls
+from service.batch.driver import _arrived
+from service.batch.pipeline import _collect, _Run, pipeline_failure, without_nulls
 from service.batch.units import GenerationUnit, JudgmentUnit
 from service.batch.wire import Failure, read_generation, read_judgment
 
@@ -81,24 +82,47 @@ def test_a_pipeline_failure_is_one_line(error: Exception, reason: str) -> None:
     assert pipeline_failure(error) == reason
 
 
-def pipeline_stopping_after_one_batch() -> Iterator[list[tuple[int, object]]]:
-    yield [(0, {"ok": 1}), (2, {"ok": 3})]
-    raise RuntimeError("Reached maximum retries of 3 for input row {}. Previous Exception: X.")
+class Dataset:
+    """What `_collect` reads of a Ray dataset: batches of (unit, answer JSON); `stops` raises
+    as Ray's HTTP stage does when it gives up, after the first batch."""
+
+    def __init__(self, units: list[int], stops: bool = False) -> None:
+        self.units, self.stops = units, stops
+
+    def iter_batches(self, **_: object) -> Iterator[dict[str, list[object]]]:
+        half = self.units[: len(self.units) // 2] if self.stops else self.units
+        yield {"unit": list(half), "answer": [json.dumps({"ok": unit}) for unit in half]}
+        if self.stops:
+            raise RuntimeError(
+                "Reached maximum retries of 3 for input row {}. Previous Exception: X."
+            )
 
 
 def test_a_stopped_pipeline_fails_the_units_without_an_answer() -> None:
     failed: list[Failure] = []
-    arrived = list(_arrived(pipeline_stopping_after_one_batch(), ["a", "b", "c", "d"], failed))
-    assert arrived == [[(0, {"ok": 1}), (2, {"ok": 3})]]
-    reason = "the endpoint did not answer: reached maximum retries of 3 (X)"
+    stopping = _Run(Dataset([0, 2, 1, 3], stops=True), [0, 2, 1, 3], " (at the judge)")
+    arrived = list(_arrived(_collect([stopping]), ["a", "b", "c", "d"], failed))
+    assert arrived == [[(0, {"ok": 0}), (2, {"ok": 2})], []]
+    reason = "the endpoint did not answer: reached maximum retries of 3 (X) (at the judge)"
     assert failed == [Failure("b", reason), Failure("d", reason)]
+
+
+def test_one_endpoint_that_stops_fails_only_its_own_units() -> None:
+    failed: list[Failure] = []
+    runs = [_Run(Dataset([0, 1, 2, 3], stops=True), [0, 1, 2, 3]),
+            _Run(Dataset([4, 5, 6]), [4, 5, 6])]  # fmt: skip
+    arrived = [pair for batch in _arrived(_collect(runs), list("abcdefg"), failed)
+               for pair in batch]  # fmt: skip
+    assert sorted(index for index, _ in arrived) == [0, 1, 4, 5, 6]
+    assert sorted(failure.what for failure in failed) == ["c", "d"]
 
 
 def test_an_error_of_the_callers_own_work_propagates_and_fails_no_unit() -> None:
     failed: list[Failure] = []
 
     def store_each_batch() -> None:
-        for _ in _arrived(pipeline_stopping_after_one_batch(), ["a", "b", "c", "d"], failed):
+        stopping = _Run(Dataset([0, 2, 1, 3], stops=True), [0, 2, 1, 3])
+        for _ in _arrived(_collect([stopping]), ["a", "b", "c", "d"], failed):
             raise OSError("disk full")  # as a store write that fails
 
     with pytest.raises(OSError, match="disk full"):
