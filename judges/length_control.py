@@ -7,7 +7,9 @@ length difference of the two responses; the score is its prediction at zero diff
 - Length unit: the log ratio of the two responses' character counts, ln((|A| + 1) / (|B| + 1)).
   A ratio is fair across scripts without a tokenizer: a script that spends k times as many
   characters on the same content multiplies both lengths by k and leaves the ratio alone
-  (Chinese and Spanish answers of the same relative length get the same value). It is
+  (Chinese and Spanish answers of the same relative length get the same value, also within
+  one comparison whose answers mix scripts, where standardizing a character count could not
+  undo the scale: tests/judges/test_controlled_scores.py measures ≈ 34 for 50). It is
   antisymmetric (swapping A and B negates it), so zero means equal length in every script.
   It is divided by its standard deviation over the comparison's pairs (not centred: zero
   must stay "equal length").

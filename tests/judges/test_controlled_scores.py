@@ -4,6 +4,7 @@ scripted judge, in a Latin and a non-Latin script."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 
 import pytest
@@ -83,6 +84,31 @@ def test_the_length_unit_is_fair_across_scripts() -> None:
     spanish = judged(synthetic_pairs("es", good_a=0.6, seed=3), longer_wins)
     chinese = judged(synthetic_pairs("zh", good_a=0.6, seed=3), longer_wins)
     assert spanish.length_controlled == pytest.approx(chinese.length_controlled, abs=1.0)
+
+
+def test_the_length_unit_is_fair_within_a_comparison_that_mixes_scripts() -> None:
+    """One comparison whose pairs are Spanish (six characters a unit of content, either answer
+    longer) or Chinese (one a unit, B longer by 1.5–3×) by turns, as when answers leave the
+    instruction's script. The judge prefers the relatively longer answer, P(A) = σ(3 ln(a/b))
+    in units of content, and is indifferent at equal length: the score at equal length is 50.
+    A unit that counts characters (|A| - |B| for ln ratio) puts the Chinese pairs, which A
+    mostly loses, near "equal length" and the score near 30: standardizing cannot undo a scale
+    that differs within one comparison."""
+    rng = random.Random(0)
+    outcomes, lengths_a, lengths_b = [], [], []
+    for index in range(400):
+        if index % 2:
+            a, b, chars = rng.randint(40, 400), rng.randint(40, 400), 6
+        else:
+            a = rng.randint(40, 200)
+            b, chars = int(a * rng.uniform(1.5, 3.0)), 1
+        wins = 1 / (1 + math.exp(-3 * math.log(a / b)))
+        outcomes.append(1.0 if rng.random() < wins else 0.0)
+        lengths_a.append(a * chars)
+        lengths_b.append(b * chars)
+    controlled = length_controlled_score(outcomes, lengths_a, lengths_b, samples=200)
+    assert controlled is not None and abs(controlled.score - 50) < 12
+    assert controlled.ci_low < 50 < controlled.ci_high
 
 
 def test_length_control_needs_pairs_and_varied_lengths() -> None:
