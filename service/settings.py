@@ -56,7 +56,13 @@ class ServiceSettings(BaseSettings):
     health_cache_s: float = Field(
         default=5.0, ge=0, description="GET /v1/health probes the backends at most this often"
     )
-    jobs_in_parallel: int = Field(default=2, ge=1, le=64)
+    jobs_in_parallel: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="jobs run at once; as many as `sxs matrix` keeps in flight (4), so the "
+        "cells of one baseline, whose judge prompts share prefixes, are judged together",
+    )
     job_lease_s: float = Field(
         default=30.0,
         ge=0.5,

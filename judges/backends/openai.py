@@ -36,6 +36,7 @@ from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy, join_url
 from common.urls import shown
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.errors import JudgeProtocolError, JudgeRequestRejectedError, JudgeUnavailableError
+from judges.prefix_gate import PrefixGate
 from judges.usage import JudgePrices
 from judges.verdicts import Verdict, parse_verdict
 
@@ -166,11 +167,13 @@ class OpenAIJudge:
         self._chat = config.api is ApiKind.CHAT
         self.endpoints = [join_url(url, completion_path(self._chat)) for url in config.base_urls]
         self._http = OpenAIHttp(config.client(transport))
+        self._gate = PrefixGate(config.concurrency)  # calls waiting go in prompt order
 
     async def judge(self, call: JudgeCall) -> JudgeReply:
         """Send one prompt, greedy, and read the verdict as the mode says."""
         try:
-            data = await self._http.post(self.endpoints, self._body(call.prompt, call.attempt))
+            async with self._gate.slot(call.prompt):
+                data = await self._http.post(self.endpoints, self._body(call.prompt, call.attempt))
         except EndpointUnavailableError as error:
             raise JudgeUnavailableError(
                 f"judge endpoint {error.url} (model {self.config.model!r}) failed after "
