@@ -27,6 +27,7 @@ ENGLISH_TEXT = "The three primary colours are red, yellow and blue, as every pai
 SPANISH_TEXT = (
     "Los tres colores primarios son el rojo, el amarillo y el azul, como sabe todo pintor."
 )
+CHINESE_TEXT = "三原色是红色、黄色和蓝色，每个画家都很清楚这一点。"
 
 
 QUALITY = ["q1", "q2", "q3", "q4"]
@@ -41,7 +42,7 @@ def answer(model: str, instruction: str) -> str:
     """What each fake model says: 'good' explains, 'bad' mumbles a length that varies, 'mute'
     answers an empty text ('null', whose server sends a null content, says nothing at all);
     'spanish' answers in Spanish at a length that varies, 'wanderer' answers in English where
-    `wanders`, else in Spanish."""
+    `wanders`, else in Spanish; 'chinese' answers in Chinese."""
     if model == "mute":
         return ""
     if model in QUALITY:  # q1 < q2 < q3 < q4 in length, more often than not
@@ -51,6 +52,8 @@ def answer(model: str, instruction: str) -> str:
         return SPANISH_TEXT[: 40 + len(instruction)]
     if model == "wanderer":
         return ENGLISH_TEXT if wanders(instruction) else SPANISH_TEXT[:70]
+    if model == "chinese":
+        return CHINESE_TEXT
     if model == "good":
         return f"Answer: {instruction}"
     if model == "bad":
@@ -135,7 +138,7 @@ class Backends:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if request.method == "GET":  # /v1/models: what the fake generator serves
-            served = ["base", "good", "bad", "mute", "null", "spanish", "wanderer"]
+            served = ["base", "good", "bad", "mute", "null", "spanish", "wanderer", "chinese"]
             served = served if host == "gen.test" else []
             return httpx.Response(200, json={"object": "list", "data": [{"id": m} for m in served]})
         body = json.loads(request.content)
@@ -174,7 +177,8 @@ def write_registry(folder: Path) -> Path:
         f'base_model = "tiny"\nendpoints = ["{GENERATOR}"]\n'
         '[adapters]\ngood = "adapters/good"\nbad = "adapters/bad"\n'
         'mute = "adapters/mute"\nnull = "adapters/null"\n'
-        'spanish = "adapters/spanish"\nwanderer = "adapters/wanderer"\n',
+        'spanish = "adapters/spanish"\nwanderer = "adapters/wanderer"\n'
+        'chinese = "adapters/chinese"\n',
         encoding="utf-8",
     )
     return path

@@ -4,11 +4,17 @@ length-controlled score is reported beside the raw one; a policy that does not e
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from generators.eval_sets import read_eval_set
+from service.app import create_app
+from service.settings import SAMPLE_EVAL_SET
 from tests.service.comparison_api import SPANISH, wait
-from tests.service.fakes import expected_outcome, wanders
+from tests.service.fakes import Backends, expected_outcome, settings, wanders
 
 POINTS = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
@@ -52,3 +58,28 @@ def test_a_policy_that_does_not_exist_is_refused(client: TestClient) -> None:
     error = answer.json()["error"]
     assert error["field"] == "language_policy"
     assert "off_language_loses" in error["message"] and "none" in error["message"]
+
+
+def test_a_subtagged_language_is_checked_by_its_primary_subtag(
+    tmp_path: Path, backends: Backends
+) -> None:
+    """A zh-Hans comparison (the audit's probe): 'wanderer' answers in English or Spanish, every
+    response off-language, 'chinese' in Chinese, none; the language-controlled score differs
+    from the raw one (it equalled it when zh-Hans was not recognised)."""
+    chinese = tmp_path / "zh-hans.jsonl"
+    items = read_eval_set(SAMPLE_EVAL_SET)
+    chinese.write_text(
+        "".join(json.dumps({"id": i.id, "text": {"zh-Hans": i.text["zh"]}}) + "\n" for i in items),
+        encoding="utf-8",
+    )
+    eval_sets = {"sample": SAMPLE_EVAL_SET, "hans": chinese}
+    app = create_app(settings(tmp_path, eval_sets=eval_sets), transport=backends.transport())
+    with TestClient(app) as client:
+        request = {"model_a": "wanderer", "model_b": "chinese", "language": "zh-Hans",
+                   "eval_set": "hans"}  # fmt: skip
+        answer = client.post("/v1/comparisons", json=request)
+        assert answer.status_code == 202, answer.text
+        summary = wait(client, answer.json()["id"], {"done"})["summary"]
+    assert summary["off_language_a"] == 100 and summary["off_language_b"] == 0
+    assert summary["language_controlled"] == 0  # every pair of A lost
+    assert summary["score"] > 0  # the fake judge prefers the longer English or Spanish text
