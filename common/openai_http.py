@@ -7,11 +7,17 @@ at random (capped at backoff_max_s) after the n-th; then `EndpointUnavailableErr
 (`EndpointMalformedError` when the last try was a malformed answer). Any other
 HTTP 4xx raises `EndpointRejectedError` at once. With several URLs (replicas of one model),
 attempt n goes to the n-th of them, so a dead replica costs one attempt, not the request.
+
+Each try has `timeout_s` in all, a deadline (httpx's own timeout bounds each read, which a
+server dripping a byte at a time never reaches). The only credential sent is the configured
+key, as a Bearer token: `user:secret@` in a URL is left out of every request (httpx would send
+it as Basic auth instead of the key), with a warning the first time, saying what is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,6 +37,8 @@ from common.errors import (
     EndpointUnavailableError,
 )
 from common.urls import shown
+
+log = logging.getLogger(__name__)
 
 
 class RetryPolicy(BaseModel):
@@ -108,6 +116,7 @@ class OpenAIHttp:
         self._pool: httpx.AsyncClient | None = None
         self._slots_: asyncio.Semaphore | None = None
         self._in_flight: dict[str, int] = {}
+        self._warned: set[str] = set()  # URLs whose user-info was left out, said once
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -198,11 +207,9 @@ class OpenAIHttp:
     async def get(self, url: str) -> Any:
         """One GET, no retry (for /v1/models and health probes)."""
         try:
-            response = await self._client.get(url)
-        except httpx.HTTPError as error:
-            raise EndpointUnavailableError(
-                shown(url), 1, f"{type(error).__name__}: {error}"
-            ) from None
+            response = await self._send(self._client.get, url)
+        except (httpx.HTTPError, TimeoutError) as error:
+            raise EndpointUnavailableError(shown(url), 1, _failure(error, self.timeout_s)) from None
         if response.status_code >= 400:
             raise EndpointRejectedError(
                 f"{shown(url)} answered HTTP {response.status_code}: {response.text[:300]}",
@@ -217,17 +224,31 @@ class OpenAIHttp:
             self._pool = None
             self._slots_ = None
 
+    async def _send(
+        self, send: Callable[..., Awaitable[httpx.Response]], *args: Any, **request: Any
+    ) -> httpx.Response:
+        """`send(*args)` (the URL last of `args`) with the URL's user-info left out, within
+        `timeout_s` in all: httpx's timeout bounds each read, so a server that drips a byte at
+        a time would hold it open for ever."""
+        *head, url = args
+        bare = without_userinfo(url)
+        if bare != url and url not in self._warned:
+            self._warned.add(url)
+            sent = "its api_key as a Bearer token" if self._headers else "no credential"
+            log.warning("%s has user:password in it, which is not sent; sxs sends %s",
+                        shown(url), sent)  # fmt: skip
+        async with asyncio.timeout(self.timeout_s):
+            return await send(*head, bare, **request)
+
     async def _post_once(self, url: str, body: dict[str, Any]) -> Any:
         return _json_of(url, await self._request_once("POST", url, json=body))
 
     async def _request_once(self, method: str, url: str, **request: Any) -> httpx.Response:
         async with self._slots:
             try:
-                response = await self._client.request(method, url, **request)
-            except httpx.TimeoutException:
-                raise _TransientError(url, f"timed out after {self.timeout_s:g} s") from None
-            except httpx.TransportError as error:
-                raise _TransientError(url, f"{type(error).__name__}: {error}") from None
+                response = await self._send(self._client.request, method, url, **request)
+            except (httpx.TransportError, TimeoutError) as error:
+                raise _TransientError(url, _failure(error, self.timeout_s)) from None
         status = response.status_code
         if status in (408, 429) or status >= 500:
             raise _TransientError(url, f"HTTP {status}: {response.text[:200]}")
@@ -236,6 +257,19 @@ class OpenAIHttp:
                 f"{shown(url)} answered HTTP {status}: {response.text[:300]}", status
             )
         return response
+
+
+def _failure(error: Exception, timeout_s: float) -> str:
+    if isinstance(error, (TimeoutError, httpx.TimeoutException)):
+        return f"no answer within {timeout_s:g} s"
+    return f"{type(error).__name__}: {error}"
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without `user:secret@`: httpx would send it as Basic auth in place of the
+    configured key, so it is never sent (`shown` keeps it out of messages)."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(userinfo=b"")) if parsed.userinfo else url
 
 
 def _json_of(url: str, response: httpx.Response) -> Any:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from service.api import router
 from service.api.body_limit import BodyLimit
 from service.api.errors import install_error_handlers
-from service.api.openapi import document_names
+from service.api.openapi import docs_router, document_names
 from service.api.schemas import ErrorBody
 from service.settings import ServiceSettings
 from service.wiring import build_service
@@ -42,9 +42,13 @@ def create_app(
         summary="Side-by-side comparison of LLMs on instruction following, per language.",
         lifespan=lifespan,
         responses={422: {"model": ErrorBody}},
+        openapi_url=None,  # served by docs_router: behind the token
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.include_router(router)
+    app.include_router(docs_router(settings.openapi_public))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     document_names(app, service)

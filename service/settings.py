@@ -51,6 +51,11 @@ class ServiceSettings(BaseSettings):
     judge_template: Path | None = Field(default=None, description="default: the paper's")
     parse_attempts: int = Field(default=3, ge=1, le=10)
     token: SecretStr | None = Field(default=None, description="bearer token; none: no auth")
+    openapi_public: bool = Field(
+        default=False,
+        description="serve /openapi.json and /docs without the token (they list the model, "
+        "judge and set names)",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_items_per_job: int = Field(default=10_000, ge=1)
     health_cache_s: float = Field(

@@ -1,14 +1,20 @@
 """The OpenAPI schema of this service, with the names it has: a request schema lists the models,
 judges and sets the service was started with, so that a request the schema accepts names
-only what exists (the names come from the registry and the settings, fixed for the app's life)."""
+only what exists (the names come from the registry and the settings, fixed for the app's life).
+
+Those names are the service's own business: `/openapi.json` and `/docs` ask for the token
+like `/v1` does (when one is set), unless `openapi_public` says otherwise."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from service.api.dependencies import authorized
 from service.wiring import Service
 
 
@@ -41,3 +47,18 @@ def _restrict(property_schema: dict[str, Any], names: Iterable[str]) -> None:
     for form in property_schema.get("anyOf", [property_schema]):
         if form.get("type") == "string":
             form["enum"] = sorted(names)
+
+
+def docs_router(public: bool) -> APIRouter:
+    """`/openapi.json` and `/docs` (Swagger UI), behind the token unless `public`."""
+    router = APIRouter(dependencies=[] if public else [Depends(authorized)])
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.openapi())
+
+    @router.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="sxs API")
+
+    return router

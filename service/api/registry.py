@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from common.urls import shown
 from service.api.dependencies import ServiceDep
 from service.api.schemas import EvalSetView, McqSetView, ModelView
 
@@ -17,7 +18,7 @@ async def models(service: ServiceDep) -> list[ModelView]:
     return [
         ModelView(
             name=name,
-            endpoints=list(registry.served(name).endpoints),
+            endpoints=[shown(url) for url in registry.served(name).endpoints],
             adapter=name != registry.base_name,
         )
         for name in registry.names()

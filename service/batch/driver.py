@@ -164,7 +164,8 @@ async def _probe(
 ) -> tuple[dict[str, str], dict[str, str]]:
     try:
         generators = await service.health.generators(sorted(models))
-        return generators, {name: await probe_judge(service.judges[name]) for name in judges}
+        probes = {name: await probe_judge(service.judges[name], 30.0) for name in judges}
+        return generators, probes
     finally:
         await service.health.aclose()
         for judge in service.judges.values():

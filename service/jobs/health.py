@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 import httpx
 
+from common.openai_http import without_userinfo
 from common.urls import shown
 from generators.registry import Registry
 from judges.backends.base import LOCAL, Judge
 from service.jobs.store import JobStore
 
 OK = "ok"
+PROBE_TIMEOUT_S = 2.0  # a probe answers within this, whatever the backend's own timeout
 
 
 async def liveness(store: JobStore) -> str:
@@ -63,7 +65,7 @@ class HealthChecker:
         judges: dict[str, Judge],
         transport: httpx.AsyncBaseTransport | None = None,
         ttl_s: float = 5.0,
-        timeout_s: float = 2.0,
+        timeout_s: float = PROBE_TIMEOUT_S,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -107,13 +109,18 @@ class HealthChecker:
 
     async def _probe_all(self) -> HealthReport:
         generators = await self.generators(self.registry.names())
-        judges = {name: await probe_judge(judge) for name, judge in self.judges.items()}
+        judges = {
+            name: await probe_judge(judge, self._timeout_s) for name, judge in self.judges.items()
+        }
         return HealthReport(await liveness(self.store), generators, judges)
 
     async def _generator(self, url: str, names: set[str]) -> str:
         assert self._client is not None
         try:
-            response = await self._client.get(url.rstrip("/") + "/models")
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._client.get(without_userinfo(url).rstrip("/") + "/models")
+        except TimeoutError:
+            return f"unreachable: no answer within {self._timeout_s:g} s"
         except httpx.HTTPError as error:
             return f"unreachable: {type(error).__name__}"
         if response.status_code != 200:
@@ -128,9 +135,13 @@ class HealthChecker:
         return OK
 
 
-async def probe_judge(judge: Judge) -> str:
-    """What the judge's probe says; an error it raises, as a line."""
+async def probe_judge(judge: Judge, timeout_s: float = PROBE_TIMEOUT_S) -> str:
+    """What the judge's probe says within `timeout_s` (not the judge's own, longer, timeout);
+    an error it raises, as a line."""
     try:
-        return await judge.probe()
+        async with asyncio.timeout(timeout_s):
+            return await judge.probe()
+    except TimeoutError:
+        return f"error: no answer within {timeout_s:g} s"
     except Exception as error:  # a probe reports, it never fails the check
         return f"error: {type(error).__name__}: {error}"
