@@ -75,11 +75,8 @@ async def submit(
 
     The same request again returns the same job (200); a failed or cancelled one is resumed.
     """
-    judge = " + ".join(service.comparisons.judge_names(body))  # a panel's: "a + b + c"
-    items = service.comparisons.items(body)
-    version = service.template.hash + service.comparisons.content_digest(body)
-    request = body.model_dump(mode="json")
-    job_id, created = await service.jobs.submit(request, judge, version, len(items))
+    judge, total, version = service.comparisons.submission(body)
+    job_id, created = await service.jobs.submit(body.model_dump(mode="json"), judge, version, total)
     if not created:
         response.status_code = status.HTTP_200_OK
     return await comparison_view(service, await service.jobs.find(job_id))

@@ -99,7 +99,9 @@ class ComparisonView(BaseModel):
     summary: Summary | None = Field(description="model A against model B so far; percentages")
     error: str | None
     warning: str | None = Field(
-        default=None, description="what a reader must know of a finished job (no valid verdict)"
+        default=None,
+        description="what a reader must know of a finished job: no valid verdict, or a score "
+        "resting on fewer than half of its pairs",
     )
     waiting_on: list[str] = Field(
         default_factory=list,

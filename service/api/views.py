@@ -54,6 +54,9 @@ def item_view(item: ComparisonItem) -> ItemView:
     )  # fmt: skip
 
 
+LOW_VALID_SHARE = 0.5  # a score resting on fewer valid pairs than this share is flagged
+
+
 async def comparison_view(service: Service, job: Job) -> ComparisonView:
     """A comparison job with its summary so far."""
     summary = await service.comparisons.summary_of(job)
@@ -66,6 +69,14 @@ async def comparison_view(service: Service, job: Job) -> ComparisonView:
             f"no valid verdict: {who} for any of the {summary.invalid} judged pairs, so there "
             "is no score; read the raw outputs in /items and check the judges and the template"
         )
+    elif summary is not None and summary.score is not None and summary.pairs:
+        valid = summary.pairs - summary.invalid
+        if valid < LOW_VALID_SHARE * summary.pairs:
+            warning = (
+                f"the score rests on {valid} valid pairs of {summary.pairs} (below "
+                f"{LOW_VALID_SHARE:.0%}): the judge gave no verdict for {summary.invalid}; read "
+                "the raw outputs in /items before trusting it"
+            )
     return ComparisonView(
         id=job.id,
         status=job.status,

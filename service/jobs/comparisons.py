@@ -26,6 +26,7 @@ from generators.registry import Registry
 from judges.backends.base import Judge
 from judges.backends.batch import BatchJudge
 from judges.cache import JudgmentCache
+from judges.errors import MissingReferenceError
 from judges.language_control import LanguagePolicy
 from judges.pairs import Pair
 from judges.panel import PanelResult, panel_result
@@ -135,6 +136,24 @@ class Comparisons:
         if request.judges is not None:
             return [self.judge_name(name, "judges") for name in request.judges]
         return [self.judge_name(judge or request.judge)]
+
+    def submission(self, request: ComparisonRequest) -> tuple[str, int, str]:
+        """What a job for `request` is: its judge (a panel's "a + b + c"), its item count and
+        its version (the template, the eval set's content), the request checked in full first
+        (a reference judge needs every item's reference: a 409 now, not a failed job later)."""
+        names = self.judge_names(request)
+        items = self.items(request)
+        lacking = [item.id for item in items if item.reference is None]
+        readers = [name for name in names if self.judges[name].uses_reference]
+        if readers and lacking:
+            raise MissingReferenceError(
+                f"judge {readers[0]!r} compares each response with the item's reference answer, "
+                f"and {len(lacking)} of {len(items)} items have none in {request.language!r} "
+                f"(e.g. item {lacking[0]!r}): give each instruction a reference, or choose a "
+                "judge that needs none"
+            )
+        version = self.template.hash + self.content_digest(request)
+        return " + ".join(names), len(items), version
 
     def content_digest(self, request: ComparisonRequest) -> str:
         """What the request's instructions are, beyond its fields: the eval set's digest."""

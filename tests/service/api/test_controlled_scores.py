@@ -83,3 +83,37 @@ def test_a_subtagged_language_is_checked_by_its_primary_subtag(
     assert summary["off_language_a"] == 100 and summary["off_language_b"] == 0
     assert summary["language_controlled"] == 0  # every pair of A lost
     assert summary["score"] > 0  # the fake judge prefers the longer English or Spanish text
+
+
+def test_a_score_resting_on_few_valid_pairs_carries_a_warning(
+    client: TestClient, backends: Backends
+) -> None:
+    """One valid pair of 12 gives a score (100) and says what it rests on."""
+    first = SPANISH[0]
+    backends.judge_policies["judge"] = lambda prompt: "1" if first in prompt else "maybe"
+    job = client.post("/v1/comparisons", json={"model_a": "good", "model_b": "bad",
+                                               "language": "es"}).json()  # fmt: skip
+    view = wait(client, job["id"], {"done"})
+    summary = view["summary"]
+    assert summary["pairs"] - summary["invalid"] == 1 and summary["score"] is not None
+    assert view["warning"] == (
+        f"the score rests on 1 valid pairs of {len(SPANISH)} (below 50%): the judge gave no "
+        f"verdict for {len(SPANISH) - 1}; read the raw outputs in /items before trusting it"
+    )
+
+
+def test_a_reference_judge_without_references_is_refused_at_submission(
+    client: TestClient, backends: Backends
+) -> None:
+    instructions = [{"id": "1", "text": "Name a colour.", "reference": "Red."},
+                    {"id": "2", "text": "Name a fruit."}]  # fmt: skip
+    request = {"model_a": "good", "model_b": "bad", "language": "en", "judge": "reference",
+               "instructions": instructions}  # fmt: skip
+    answer = client.post("/v1/comparisons", json=request)
+    assert answer.status_code == 409
+    error = answer.json()["error"]
+    assert error["type"] == "missing_reference" and error["field"] == "reference"
+    assert "1 of 2 items have none in 'en' (e.g. item '2')" in error["message"]
+    assert not backends.generations  # no job ran
+    with_references = request | {"instructions": [instructions[0]]}
+    assert client.post("/v1/comparisons", json=with_references).status_code == 202
