@@ -261,7 +261,7 @@ class OpenAIHttp:
 
 def _failure(error: Exception, timeout_s: float) -> str:
     if isinstance(error, (TimeoutError, httpx.TimeoutException)):
-        return f"no answer within {timeout_s:g} s"
+        return f"timed out after {timeout_s:g} s"
     return f"{type(error).__name__}: {error}"
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -70,6 +73,12 @@ async def off_loop(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
                 ) from None
         await asyncio.sleep(delay)
         delay = min(2 * delay, 2.0)
+
+
+def process_owner() -> str:
+    """A name for this process as the holder of leases in a store: host, pid, and a random
+    part (a pid may be reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def content_key(*parts: object) -> str:

@@ -13,6 +13,7 @@ interruption propagates); invalid replies are asked again by a later run (`judge
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -21,6 +22,7 @@ from common.single_flight import SingleFlight
 from common.store import off_loop
 from judges.backends.base import Judge, JudgeCall, JudgeReply
 from judges.cache import JudgmentCache, judgment_key
+from judges.claims import JudgmentClaims
 from judges.pairs import Pair
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from judges.verdicts import Order, Outcome, Verdict, outcome_of
@@ -113,6 +115,7 @@ class SideBySide:
         flush_every: int = 256,
         flights: SingleFlight[JudgedCall] | None = None,
         prefix_order: bool = True,
+        claims: JudgmentClaims | None = None,
     ) -> None:
         if parse_attempts < 1 or concurrency < 1:
             raise ValueError("parse_attempts and concurrency must be at least 1")
@@ -127,6 +130,8 @@ class SideBySide:
         self._known: dict[str, JudgeReply] = {}
         # identical presentations in flight (here, or in runs sharing `flights`) make one call
         self._flights = flights if flights is not None else SingleFlight()
+        # ... and across processes sharing the cache's store, a call claimed there
+        self.claims = claims if self.cache is not None else None
         self._unsaved: dict[str, JudgeReply] = {}
 
     async def run(
@@ -187,6 +192,39 @@ class SideBySide:
         return judged
 
     async def _ask(self, call: JudgeCall, key: str) -> JudgedCall:
+        if self.claims is None:
+            return await self._asked(call, key)
+        theirs = await self._claim(key)
+        if theirs is not None:  # another process asked and stored it meanwhile
+            self.counts.shared += 1
+            self._known[key] = theirs
+            return JudgedCall(theirs, attempts=0, cached=True)
+        holding = asyncio.create_task(self.claims.hold(key))
+        try:
+            judged = await self._asked(call, key)
+            await self._flush()  # the reply is in the store before the claim ends
+            return judged
+        finally:
+            holding.cancel()
+            await off_loop(self.claims.release, key)
+
+    async def _claim(self, key: str) -> JudgeReply | None:
+        """Claim `key` in the store, or the reply of the process that holds it once stored;
+        None when this process holds the claim and no reply is stored."""
+        assert self.claims is not None
+        assert self.cache is not None
+        delay = 0.05
+        while True:
+            taken = await off_loop(self.claims.take, key)
+            stored = (await off_loop(self.cache.get_many, [key])).get(key)
+            if stored is not None or taken:
+                if stored is not None and taken:
+                    await off_loop(self.claims.release, key)
+                return stored
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 1.0)
+
+    async def _asked(self, call: JudgeCall, key: str) -> JudgedCall:
         attempts = 0
         paid: JudgeReply | None = None
         while True:

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 import httpx
 
+from common.store import process_owner
 from generators.cache import GenerationCache
 from generators.eval_sets import EvalSet, load_eval_sets
 from generators.registry import Registry, load_registry
 from judges.backends.base import Judge
 from judges.backends.factory import build_judge, judge_prices
 from judges.cache import JudgmentCache
+from judges.claims import JudgmentClaims
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.jobs.comparisons import Comparisons
 from service.jobs.consistency import KIND as CONSISTENCY
@@ -63,7 +65,8 @@ def build_service(
         if settings.judge_template
         else PAPER_TEMPLATE
     )
-    store = JobStore(settings.db, settings.store_busy_timeout_s)
+    busy_s = settings.store_busy_timeout_s
+    store = JobStore(settings.db, busy_s)
     generator_client = settings.generator_client(transport)
     judgment_cache = JudgmentCache(settings.db, settings.store_busy_timeout_s)
     metrics = Metrics()
@@ -82,6 +85,9 @@ def build_service(
         generator_client=generator_client,
         on_item=metrics.item_done,
         prices={name: judge_prices(config) for name, config in settings.judges.items()},
+        claims=JudgmentClaims(
+            settings.db, process_owner(), busy_timeout_s=settings.store_busy_timeout_s
+        ),
     )
     consistency = ConsistencyJobs(
         registry=registry,

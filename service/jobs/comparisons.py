@@ -26,6 +26,7 @@ from generators.registry import Registry
 from judges.backends.base import Judge
 from judges.backends.batch import BatchJudge
 from judges.cache import JudgmentCache
+from judges.claims import JudgmentClaims
 from judges.errors import MissingReferenceError
 from judges.language_control import LanguagePolicy
 from judges.pairs import Pair
@@ -101,6 +102,7 @@ class Comparisons:
         generator_client: ClientSettings,
         on_item: Callable[[PairResult | PanelResult], None] | None = None,
         prices: Mapping[str, JudgePrices | None] | None = None,
+        claims: JudgmentClaims | None = None,
     ) -> None:
         self.registry = registry
         self.eval_sets = eval_sets
@@ -119,6 +121,7 @@ class Comparisons:
         self._summaries: dict[str, tuple[int, bool, Summary]] = {}
         self._on_language: dict[str, dict[str, OnLanguage]] = {}  # by job, by item: once each
         self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
+        self._claims = claims  # ... and with other processes on the store
 
     def judge_name(self, requested: str | None, field: str = "judge") -> str:
         """The judge a request asks for (the default when none), checked."""
@@ -244,6 +247,8 @@ class Comparisons:
                 concurrency=1,
                 flush_every=1,
                 flights=self._flights,
+                # a batch's calls are claimed in its ledger; they may wait hours on a provider
+                claims=None if isinstance(self.judges[name], BatchJudge) else self._claims,
             )
             for name in names
         }
@@ -327,6 +332,8 @@ class Comparisons:
             cache=self.judgment_cache,
             parse_attempts=self.parse_attempts,
             flush_every=1,
+            flights=self._flights,  # identical calls at once, here and in jobs: asked once
+            claims=self._claims,
         )
         (result,) = await sxs.run([pair])
         return name, result

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from common.errors import EndpointError
-from common.store import StoreBusyError, patient_with_store
+from common.store import StoreBusyError, patient_with_store, process_owner
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
 from service.jobs.errors import NotRegisteredError, RequestError
@@ -65,7 +62,7 @@ class JobManager:
         self.metrics = metrics
         self.lease_s = lease_s
         self.patience_s = patience_s
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.owner = process_owner()
         self._slots = asyncio.Semaphore(parallel)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._failed_unwritten: dict[str, str] = {}

@@ -51,7 +51,7 @@ def test_a_server_that_drips_bytes_is_cut_at_the_deadline() -> None:
 
         with pytest.raises(EndpointUnavailableError) as failure:
             asyncio.run(call())
-    assert failure.value.reason == "no answer within 1.5 s"
+    assert failure.value.reason == "timed out after 1.5 s"
 
 
 def test_user_info_is_never_sent_and_the_key_goes_as_bearer(

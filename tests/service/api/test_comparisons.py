@@ -4,6 +4,7 @@ submission, items, the identity of jobs, cancel and resume, empty answers."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,16 @@ def test_identical_items_in_flight_are_judged_once(client: TestClient, backends:
     done = wait(client, job["id"], {"done", "failed"})
     assert done["status"] == "done" and done["progress"]["done"] == 8
     assert sum(backends.judgments.values()) == 2  # one call per order for the eight copies
+
+
+def test_identical_judgment_requests_at_once_make_one_call_per_order(
+    client: TestClient, backends: Backends
+) -> None:
+    """20 concurrent identical POST /v1/judgments (the reliability probe made 40 calls)."""
+    backends.delay_s = 0.2  # each judge call takes a while: the requests overlap
+    body = {"instruction": "Name a fruit.", "response_a": "A banana.", "response_b": "No."}
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: client.post("/v1/judgments", json=body), range(20)))
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.json()["outcome"] for answer in answers}) == 1
+    assert sum(backends.judgments.values()) == 2
