@@ -66,6 +66,8 @@ class JobManager:
         self._slots = asyncio.Semaphore(parallel)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._failed_unwritten: dict[str, str] = {}
+        self.scan_s = min(lease_s / 2, 10.0)
+        self._scanner: asyncio.Task[None] | None = None
 
     async def submit(
         self, request: dict[str, Any], judge: str, version: str, total: int
@@ -93,11 +95,32 @@ class JobManager:
 
     async def resume(self) -> int:
         """Start every job left queued or running by an earlier process (one still held by a
-        live process is waited for)."""
+        live process is waited for), then keep taking over jobs whose owner dies: every
+        `scan_s` (half a lease, 10 s at most) an unfinished job whose lease lapsed is launched
+        here, so a dead owner's job resumes within a lease and a scan."""
         jobs = await self.store.unfinished()
         for job in jobs:
             self.launch(job.id)
+        if self._scanner is None or self._scanner.done():
+            self._scanner = asyncio.create_task(self._scan(), name="job-takeover-scan")
         return len(jobs)
+
+    async def _scan(self) -> None:
+        while True:
+            await asyncio.sleep(self.scan_s)
+            try:
+                jobs = await self.store.unfinished()
+            except _STORE_ERRORS as error:  # the next scan tries again
+                log.warning("scanning for jobs to take over failed (%s)", error)
+                continue
+            now = time.time()
+            for job in jobs:
+                running = self._tasks.get(job.id)
+                if (running is None or running.done()) and job.leased_elsewhere(
+                    self.owner, now
+                ) == 0:
+                    log.info("job %s: its owner's lease lapsed; taken over here", job.id)
+                    self.launch(job.id)
 
     def launch(self, job_id: str) -> None:
         """Run the job unless it is already running (or waiting to) here."""
@@ -118,9 +141,11 @@ class JobManager:
     async def shutdown(self) -> None:
         """Stop every task; their jobs stay unfinished, their leases are released, and they
         resume at the next start (here or in another process)."""
-        for task in self._tasks.values():
+        tasks = [*self._tasks.values(), *([self._scanner] if self._scanner else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._scanner = None
 
     async def _run(self, job_id: str) -> None:
         """Wait until the job is free to run here (another process's lease lapsed), take it

@@ -157,3 +157,37 @@ def test_a_cancel_through_one_process_stops_the_job_running_in_the_other(
     assert views[0]["progress"]["done"] < 40
     assert calls < 2 * 40
     assert sum(log.judged.values()) == calls  # nothing after
+
+
+def test_a_job_whose_owner_is_killed_is_taken_over_by_the_live_process(tmp_path: Path) -> None:
+    """Process A runs the job and is killed (SIGKILL); B, serving the same store, never had the
+    job launched: it takes the job over once A's lease lapses (3 s here, plus a scan of 1.5 s)
+    and finishes it: only the calls in flight at the kill (2 items of both orders at most) are
+    asked again, no finished item is."""
+    log = Log()
+    log.judge_delay_s = 0.05
+    ports = free_port(), free_port()
+    with serving(generator_app(log)) as generator, serving(counting_judge(log)) as judge:
+        config = write_config(tmp_path, ports[0], generator, judge, ["good", "bad", "echo"], 2)
+        owner, other = (start_service(config, tmp_path, port) for port in ports)
+        first, second = (f"http://127.0.0.1:{port}/v1" for port in ports)
+        try:
+            job = httpx.post(f"{first}/comparisons", json=request("bad"), timeout=10).json()
+            poll(
+                lambda: httpx.get(f"{first}/comparisons/{job['id']}", timeout=10).json(),
+                lambda view: view["progress"]["done"] >= 3,
+                what="3 items done in the owner",
+            )
+            os.killpg(owner.pid, signal.SIGKILL)
+            owner.wait(timeout=30)
+            view: dict[str, Any] = poll(
+                lambda: httpx.get(f"{second}/comparisons/{job['id']}", timeout=10).json(),
+                lambda view: view["status"] == "done",
+                timeout_s=60,
+                what="the job done by the live process",
+            )
+        finally:
+            stop(other)
+    assert view["progress"] == {"done": 40, "total": 40}
+    again = [prompt for prompt, calls in log.judged.items() if calls > 1]
+    assert len(again) <= 2 * 2 and max(log.judged.values()) <= 2  # in flight at the kill
