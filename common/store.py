@@ -39,6 +39,19 @@ class StoreBusyError(Exception):
     """Another connection held the store's write lock for longer than this caller waits."""
 
 
+class StoreWriteError(Exception):
+    """The store could not be written (a full disk, a broken file); the message says why."""
+
+
+_write_errors: dict[Path, str] = {}  # per store file: the last write's failure, until a success
+
+
+def write_error(path: Path) -> str | None:
+    """Why the last write to the store at `path` failed, in this process (None: it did not, or
+    a later write went through)."""
+    return _write_errors.get(path.resolve())
+
+
 def is_busy(error: sqlite3.Error) -> bool:
     """Whether `error` says another connection holds the lock (worth trying again)."""
     code = getattr(error, "sqlite_errorcode", None)
@@ -108,6 +121,7 @@ class Connections:
     WAL mode a reader never waits for a writer) and `write`."""
 
     def __init__(self, path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        self.path = path.resolve()
         self.writer = open_database(path, busy_timeout_s)
         self.reader = open_database(path, busy_timeout_s)
         self._reading = threading.Lock()
@@ -119,9 +133,22 @@ class Connections:
             return work(self.reader, *args)
 
     def write(self, work: Callable[..., R], *args: Any) -> R:
-        """`work(writer, *args)`, alone on the writing connection."""
+        """`work(writer, *args)`, alone on the writing connection. A failure other than a lock
+        (a full disk, a read-only or broken file) is `StoreWriteError`, remembered for the
+        health check (`write_error`) until a write succeeds; a lock is left to `off_loop`."""
         with self._writing:
-            return work(self.writer, *args)
+            try:
+                result = work(self.writer, *args)
+            except sqlite3.Error as error:
+                if is_busy(error):
+                    raise
+                reason = f"{type(error).__name__}: {error}"
+                _write_errors[self.path] = reason
+                raise StoreWriteError(
+                    f"the store {self.path} cannot be written ({error})"
+                ) from None
+            _write_errors.pop(self.path, None)
+            return result
 
 
 def chunks(items: list[str], size: int = 500) -> list[list[str]]:

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from common.store import StoreBusyError
+from common.store import StoreBusyError, StoreWriteError
 from judges.errors import JudgeError, MissingReferenceError
 from service.jobs.errors import (
     ConflictingRequestError,
@@ -28,7 +28,6 @@ from service.jobs.errors import (
     RequestError,
     TooLargeRequestError,
 )
-from service.jobs.store import StoreWriteError
 
 log = logging.getLogger("sxs.service")
 

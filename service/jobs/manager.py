@@ -18,13 +18,13 @@ from dataclasses import replace
 from typing import Any
 
 from common.errors import EndpointError
-from common.store import StoreBusyError, patient_with_store, process_owner
+from common.store import StoreBusyError, StoreWriteError, patient_with_store, process_owner
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
 from service.jobs.errors import NotRegisteredError, RequestError
 from service.jobs.metrics import Metrics
 from service.jobs.requests import JobStatus
-from service.jobs.store import Job, JobStore, StoreWriteError
+from service.jobs.store import Job, JobStore
 
 JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
 COMPARISON = "comparison"
@@ -160,7 +160,12 @@ class JobManager:
                     await asyncio.sleep(min(elsewhere, self.lease_s) + 0.05)
                     continue
                 async with self._slots:
-                    if await self._take(job_id):
+                    try:
+                        taken = await self._take(job_id)
+                    except _STORE_ERRORS as error:  # e.g. resumed on a full disk
+                        self._unwritable(job_id, str(error))
+                        return
+                    if taken:
                         await self._execute(job)
                         return
 

@@ -15,7 +15,6 @@ event loop.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from common.store import (
     StoreBusyError,
     content_key,
     off_loop,
+    write_error,
 )
 from service.jobs.requests import JobStatus
 
@@ -62,16 +62,11 @@ class Job:
         return max(0.0, self.lease_until - now)
 
 
-class StoreWriteError(Exception):
-    """The store could not be written (a full disk, a broken file); the message says why."""
-
-
 class JobStore:
     """Jobs and their items in a SQLite file shared with the caches (and other processes)."""
 
     def __init__(self, path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = path
-        self.write_error: str | None = None  # the last write's failure, until one succeeds
         self.busy: str | None = None  # the last write found the file locked, until one succeeds
         self._connections = Connections(path, busy_timeout_s)
         self._db = self._connections.writer
@@ -206,20 +201,21 @@ class JobStore:
         """`query(reading connection, *args)` off the loop."""
         return await off_loop(self._connections.read, query, *args)
 
+    @property
+    def write_error(self) -> str | None:
+        """Why the last write to this store's file failed, in this process (any writer: jobs,
+        caches, ledger), until a write succeeds."""
+        return write_error(self.path)
+
     async def _write(self, change: Callable[..., R], *args: Any) -> R:
-        """A write: a locked file is `StoreBusyError` (remembered in `busy`), any other
-        failure `StoreWriteError` (remembered in `write_error`); a success forgets both."""
+        """A write: a locked file is `StoreBusyError` (remembered in `busy` until a write
+        goes through), any other failure `StoreWriteError`."""
         try:
             result = await off_loop(self._connections.write, change, *args)
         except StoreBusyError as error:
             self.busy = str(error)
             raise
-        except sqlite3.Error as error:
-            self.write_error = f"{type(error).__name__}: {error}"
-            raise StoreWriteError(
-                f"the job store {self.path} cannot be written ({error})"
-            ) from None
-        self.write_error = self.busy = None
+        self.busy = None
         return result
 
     async def _change(self, statement: str, arguments: list[Any]) -> bool:
