@@ -6,11 +6,17 @@ keeps locked past the busy timeout is tried again for as long as the caller is p
 (`patient_with_store`: a running job waits for minutes; a request answers at once), then
 `StoreBusyError`. A store reads and writes through two connections (`Connections`), so that
 reads never queue behind a write waiting for a lock.
+
+The worker threads come from three pools, so that work waiting on a locked file cannot take
+every thread: a running job's store work (patient: it may wait minutes), a request's writes
+(methods marked `@writes`; each waits the busy timeout at most, then 503), and everything
+else (reads, `/healthz`), which therefore answers while writes wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import os
@@ -20,6 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -69,14 +76,38 @@ def patient_with_store(seconds: float) -> Iterator[None]:
         _patience_s.reset(token)
 
 
+_POOL_THREADS = 8
+_POOLS = {
+    kind: ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix=f"sxs-store-{kind}")
+    for kind in ("job", "write", "read")
+}
+_WRITES = "__sxs_writes__"
+
+
+def writes(method: Callable[P, R]) -> Callable[P, R]:
+    """Mark a store method that writes: `off_loop` runs it apart from reads."""
+    setattr(method, _WRITES, True)
+    return method
+
+
+def _pool(call: Callable[..., Any]) -> ThreadPoolExecutor:
+    if _patience_s.get() > 0:
+        return _POOLS["job"]
+    return _POOLS["write" if getattr(call, _WRITES, False) else "read"]
+
+
 async def off_loop(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """`call(*args, **kwargs)` in a worker thread; while the store is locked by another
-    writer, again with backoff (0.05 s doubling to 2 s) within the context's patience."""
+    """`call(*args, **kwargs)` in a worker thread of its pool; while the store is locked by
+    another writer, again with backoff (0.05 s doubling to 2 s) within the context's
+    patience."""
     deadline = time.monotonic() + _patience_s.get()
     delay = 0.05
+    loop = asyncio.get_running_loop()
     while True:
         try:
-            return await asyncio.to_thread(partial(call, *args, **kwargs))
+            context = contextvars.copy_context()
+            work = partial(context.run, call, *args, **kwargs)
+            return await loop.run_in_executor(_pool(call), work)
         except sqlite3.Error as error:
             if not is_busy(error):
                 raise
@@ -132,6 +163,7 @@ class Connections:
         with self._reading:
             return work(self.reader, *args)
 
+    @writes
     def write(self, work: Callable[..., R], *args: Any) -> R:
         """`work(writer, *args)`, alone on the writing connection. A failure other than a lock
         (a full disk, a read-only or broken file) is `StoreWriteError`, remembered for the
@@ -212,6 +244,7 @@ class ContentStore:
 
         return self._connections.read(read)
 
+    @writes
     def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows (each with its `key`) in one transaction; missing columns are null. A key
         already stored keeps its row unless that row is `replaceable`."""

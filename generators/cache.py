@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore
+from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore, writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,7 @@ class GenerationCache:
         rows = self._store.get_many(keys, ("text", "finish_reason", "completion_tokens"))
         return {key: StoredGeneration(**row) for key, row in rows.items()}
 
+    @writes
     def put_many(self, records: Iterable[GenerationRecord]) -> None:
         """Store responses; a key already present keeps its first response."""
         self._store.put_many(

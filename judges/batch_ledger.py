@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from common.store import DEFAULT_BUSY_TIMEOUT_S, Connections, chunks
+from common.store import DEFAULT_BUSY_TIMEOUT_S, Connections, chunks, writes
 
 CREATING = "creating"  # the status of an intent: a batch about to be created
 
@@ -56,6 +56,7 @@ class BatchLedger:
         )
         db["judge_batch_rows"].create_index(["custom_id"], if_not_exists=True)  # type: ignore[union-attr]
 
+    @writes
     def intend(self, intent: str, endpoint: str, judge: str, custom_ids: list[str]) -> None:
         """A batch about to be created at `endpoint` for `judge`, under the id `intent`."""
         now = time.time()
@@ -73,6 +74,7 @@ class BatchLedger:
 
         self._connections.write(write)
 
+    @writes
     def record(self, batch: LedgerBatch, intent: str) -> None:
         """The batch created for `intent` (its requests are the intent's)."""
 
@@ -91,6 +93,7 @@ class BatchLedger:
 
         self._connections.write(write)
 
+    @writes
     def drop(self, intent: str) -> None:
         """An intent whose batch was never created."""
 
@@ -101,6 +104,7 @@ class BatchLedger:
 
         self._connections.write(write)
 
+    @writes
     def update(self, batch: LedgerBatch) -> None:
         """A batch's new status and files."""
 

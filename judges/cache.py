@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore, content_key
+from common.store import DEFAULT_BUSY_TIMEOUT_S, ContentStore, content_key, writes
 from judges.backends.base import JudgeCall, JudgeReply
 
 _FIELDS = ("raw", "verdict", "score_1", "score_2", "prompt_tokens", "completion_tokens")
@@ -59,6 +59,7 @@ class JudgmentCache:
             if row["verdict"] is not None
         }
 
+    @writes
     def put_many(self, judge: str, template_hash: str, items: Mapping[str, JudgeReply]) -> None:
         """Store replies; a key already present keeps its first valid reply."""
         self._store.put_many(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from common.store import DEFAULT_BUSY_TIMEOUT_S, Connections, off_loop
+from common.store import DEFAULT_BUSY_TIMEOUT_S, Connections, off_loop, writes
 
 LEASE_S = 20.0  # a dead process's claims lapse this long after their last renewal
 
@@ -38,6 +38,7 @@ class JudgmentClaims:
             {"key": str, "owner": str, "expires_at": float}, pk="key", if_not_exists=True
         )
 
+    @writes
     def take(self, key: str) -> bool:
         """Claim `key` (or renew this owner's claim); whether this owner holds it now."""
         now = time.time()
@@ -57,6 +58,7 @@ class JudgmentClaims:
 
         return self._connections.write(write)
 
+    @writes
     def release(self, key: str) -> None:
         """End this owner's claim on `key`."""
 

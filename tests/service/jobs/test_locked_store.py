@@ -99,3 +99,48 @@ def test_a_running_job_waits_for_a_lock_held_longer_than_the_busy_timeout(
     assert done["summary"]["score"] == pytest.approx(expected_score(SPANISH))
     assert max(backends.judgments.values()) == 1  # a reply received during the lock was kept
     assert max(backends.generations.values()) == 1
+
+
+def test_reads_and_health_answer_while_a_running_jobs_writes_wait_on_the_lock(
+    tmp_path: Path, backends: Backends
+) -> None:
+    """The reliability probe: a job with many items in flight, another process holding the
+    write lock for 6 s. The job's writes wait (they are patient) in their own threads, so the
+    liveness probe and a GET keep answering during the lock, and a new submission is refused
+    503 `store_busy` after its busy timeout instead of queueing behind the job's writes."""
+    backends.delay_s = 0.05
+    app = create_app(
+        settings(tmp_path, store_busy_timeout_s=1.0, item_concurrency=32),
+        transport=backends.transport(),
+    )
+    with serving(app) as base:
+        root = base.removesuffix("/v1")
+        big = [{"id": str(i), "text": f"Pregunta {i}?"} for i in range(200)]
+        job = httpx.post(f"{base}/comparisons", json=REQUEST | {"instructions": big}).json()
+        poll(
+            lambda: httpx.get(f"{base}/comparisons/{job['id']}").json(),
+            lambda view: view["progress"]["done"] >= 5,
+            what="the job under way",
+        )
+        answered: list[int] = []
+        with write_lock_held(tmp_path / "sxs.db"):
+            released_at = time.monotonic() + 6.0
+            with ThreadPoolExecutor(1) as pool:
+                other = REQUEST | {"model_b": "spanish"}
+                submission = pool.submit(httpx.post, f"{base}/comparisons", json=other,
+                                         timeout=60)  # fmt: skip
+                while time.monotonic() < released_at:  # a bounded loop: the lock's 6 s
+                    live = httpx.get(f"{root}/healthz", timeout=60)
+                    view = httpx.get(f"{base}/comparisons/{job['id']}", timeout=60)
+                    if time.monotonic() < released_at:
+                        answered.append(live.status_code + view.status_code)
+                refused = submission.result()
+        done = poll(
+            lambda: httpx.get(f"{base}/comparisons/{job['id']}").json(),
+            lambda view: view["status"] not in ("queued", "running"),
+            timeout_s=120,
+            what="the job's end once the lock is gone",
+        )
+    assert len(answered) >= 5 and set(answered) == {400}, answered  # 200 + 200, many times
+    assert refused.status_code == 503 and refused.json()["error"]["type"] == "store_busy"
+    assert done["status"] == "done" and done["progress"]["done"] == 200

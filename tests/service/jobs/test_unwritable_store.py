@@ -25,7 +25,7 @@ def unwritable(store: Path) -> int:
     for database in [o for o in gc.get_objects() if isinstance(o, sqlite_utils.Database)]:
         try:
             files = [row[2] for row in database.execute("PRAGMA database_list").fetchall()]
-        except Exception:  # noqa: BLE001 - a closed connection of an earlier app
+        except Exception:  # a closed connection of an earlier app
             continue
         if str(store.resolve()) in files:
             database.execute("PRAGMA query_only = 1")
