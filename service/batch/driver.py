@@ -29,6 +29,7 @@ from generators.registry import PromptFormat
 from judges.backends.base import LOCAL, JudgeReply
 from judges.backends.openai import JudgeModelConfig
 from service.batch import pipeline
+from service.batch.answers import Answers, Unanswered
 from service.batch.engine import EngineSpec
 from service.batch.errors import BatchInputError
 from service.batch.pipeline import EndpointRows, RaySettings
@@ -94,7 +95,7 @@ class Sender:
     settings: RaySettings
     engine: EngineSpec | None = None
 
-    def answers(self, requests: list[tuple[int, HttpRequest]]) -> Iterator[pipeline.Answers]:
+    def answers(self, requests: list[tuple[int, HttpRequest]]) -> Iterator[Answers]:
         """Answers to (unit index, request) as they arrive."""
         if self.engine is not None:
             rows = [(index, request.body) for index, request in requests]
@@ -290,20 +291,20 @@ def _judge_pass(
 
 
 def _arrived(
-    answers: Iterator[pipeline.Answers], labels: list[str], failed: list[Failure]
-) -> Iterator[pipeline.Answers]:
+    answers: Iterator[Answers], labels: list[str], failed: list[Failure]
+) -> Iterator[Answers]:
     """`answers` as they arrive, without the units their pipeline stopped before answering:
     those are failures with its reason (`labels`: each unit's name, by index)."""
     for batch in answers:
         stopped = {index: answer for index, answer in batch
-                   if isinstance(answer, pipeline.Unanswered)}  # fmt: skip
+                   if isinstance(answer, Unanswered)}  # fmt: skip
         failed += [Failure(labels[index], answer.reason) for index, answer in stopped.items()]
         yield [(index, answer) for index, answer in batch if index not in stopped]
 
 
 def _judge_answers(
     service: Service, units: list[JudgmentUnit], http: set[int], sender: Sender
-) -> Iterator[pipeline.Answers]:
+) -> Iterator[Answers]:
     requests = []
     local: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for index, unit in enumerate(units):

@@ -1,7 +1,8 @@
 """Units through Ray Data: the only module that imports Ray.
 
-- `connect`: a Ray instance of this machine's CPUs (no address), or a running cluster
-  (`auto`, `HOST:PORT`, `ray://HOST:PORT`), checked for reachability first;
+- `connect`: a Ray instance of this machine's CPUs (no address; a watchdog process stops it
+  if the driver is killed), or a running cluster (`auto`, `HOST:PORT`, `ray://HOST:PORT`),
+  checked for reachability first;
 - `http_answers`: one `ray.data.llm` HTTP processor per endpoint, with that endpoint's own
   timeout (a deadline per try: aiohttp's `total`) and retry policy; every endpoint's dataset
   runs at once, each in its own thread, so one that fails fails only its own units;
@@ -12,12 +13,7 @@
 Answers come back to the driver batch by batch, in small blocks (`batch_size` rows), so a
 killed driver loses at most what was in flight. A dataset that stops answers each of its
 units it had not answered with `Unanswered` (the reason), never with a result.
-
-What Ray hands back is read with one care: Ray Data stores rows as Arrow tables, and Arrow
-gives every row of a column the union of the keys it saw, the missing ones as null (measured:
-a completion's `top_logprobs` {"1": …, "2": …} comes back with the other rows' tokens added
-as null). A real server never sends a null for a key it has, so nulls are dropped from every
-answer (`without_nulls`) before it is read.
+What Ray hands back is read in `answers.py`.
 """
 
 from __future__ import annotations
@@ -27,11 +23,9 @@ import json
 import logging
 import math
 import os
-import queue
-import re
 import socket
+import subprocess
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.openai_http import RetryPolicy
 from common.urls import shown
+from service.batch import watchdog
+from service.batch.answers import Answers, Run, collect
 from service.batch.engine import EngineSpec
 from service.batch.errors import BatchInputError
 
-Answers = list[tuple[int, Any]]  # (unit index, the answer's JSON)
+_watchdog: subprocess.Popen[bytes] | None = None  # stops a local Ray instance if we are killed
 
 
 class RaySettings(BaseModel):
@@ -78,13 +74,6 @@ class EndpointRows:
     rows: list[tuple[int, dict[str, Any]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Unanswered:
-    """The answer of a unit whose pipeline stopped before answering it: why."""
-
-    reason: str
-
-
 def connect(settings: RaySettings) -> None:
     """Start or join Ray; a cluster that cannot be reached is a `BatchInputError`."""
     try:
@@ -99,6 +88,9 @@ def connect(settings: RaySettings) -> None:
     if address not in (None, "auto"):
         _reachable(address)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    global _watchdog
+    if address is None and _watchdog is None:  # a local instance: it must die with us
+        _watchdog = watchdog.start()
     try:
         ray.init(
             address=address,
@@ -122,8 +114,12 @@ def disconnect() -> None:
     """Leave Ray (a local instance stops)."""
     import ray
 
+    global _watchdog
     if ray.is_initialized():
         ray.shutdown()
+    if _watchdog is not None:
+        _watchdog.terminate()
+        _watchdog = None
 
 
 def http_answers(endpoints: list[EndpointRows], settings: RaySettings) -> Iterator[Answers]:
@@ -151,8 +147,8 @@ def http_answers(endpoints: list[EndpointRows], settings: RaySettings) -> Iterat
         rows = [{"unit": index, "body": json.dumps(body)} for index, body in endpoint.rows]
         where = (f" ({shown(endpoint.url)}: {endpoint.timeout_s:g} s a try, "
                  f"{endpoint.retry.max_attempts} tries)")  # fmt: skip
-        runs.append(_Run(processor(_dataset(rows, settings)), [i for i, _ in endpoint.rows], where))
-    yield from _collect(runs)
+        runs.append(Run(processor(_dataset(rows, settings)), [i for i, _ in endpoint.rows], where))
+    yield from collect(runs)
 
 
 def engine_answers(
@@ -180,7 +176,7 @@ def engine_answers(
         num_cpus=spec.num_cpus,
         num_gpus=spec.num_gpus,
     )
-    yield from _collect([_Run(dataset, [index for index, _ in rows])])
+    yield from collect([Run(dataset, [index for index, _ in rows])])
 
 
 def local_answers(
@@ -195,7 +191,7 @@ def local_answers(
     dataset = _dataset(items, settings).map_batches(
         judge_batch, batch_size=settings.batch_size, batch_format="pandas"
     )
-    yield from _collect([_Run(dataset, [index for index, _ in rows])])
+    yield from collect([Run(dataset, [index for index, _ in rows])])
 
 
 def judge_batch(batch: Any) -> Any:
@@ -229,90 +225,12 @@ def judge_batch(batch: Any) -> Any:
     return batch[["unit"]].assign(answer=asyncio.run(judge_all()))
 
 
-def without_nulls(value: Any) -> Any:
-    """`value` with every null dropped from its objects (see the module's docstring)."""
-    if isinstance(value, dict):
-        return {key: without_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [without_nulls(item) for item in value]
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """A dataset to run, the units it answers, and what to add to the reason it stopped."""
-
-    dataset: Any
-    units: list[int]
-    where: str = ""
-
-
 def _dataset(items: list[dict[str, Any]], settings: RaySettings) -> Any:
     """`items` in blocks of `batch_size` rows: answers reach the driver as blocks finish."""
     import ray
 
     blocks = max(1, math.ceil(len(items) / settings.batch_size))
     return ray.data.from_items(items, override_num_blocks=blocks)
-
-
-def _collect(runs: list[_Run]) -> Iterator[Answers]:
-    """The runs' answers as they arrive, every run at once (a thread each)."""
-    if len(runs) <= 1:
-        yield from (answers for run in runs for answers in _answers(run))
-        return
-    arrived: queue.Queue[Answers | None] = queue.Queue()
-
-    def drain(run: _Run) -> None:
-        try:
-            for answers in _answers(run):
-                arrived.put(answers)
-        finally:
-            arrived.put(None)
-
-    pool = ThreadPoolExecutor(len(runs), thread_name_prefix="sxs-ray-run")
-    try:
-        for run in runs:
-            pool.submit(drain, run)
-        finished = 0
-        while finished < len(runs):
-            answers = arrived.get()
-            if answers is None:
-                finished += 1
-            else:
-                yield answers
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _answers(run: _Run) -> Iterator[Answers]:
-    """One run's answers; if it stops, `Unanswered` for each unit it had not answered."""
-    answered: set[int] = set()
-    try:
-        for batch in run.dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            answers = [
-                (int(unit), without_nulls(json.loads(answer)))
-                for unit, answer in zip(batch["unit"], batch["answer"], strict=True)
-            ]
-            answered.update(unit for unit, _ in answers)
-            yield answers
-    except Exception as error:
-        stopped = Unanswered(pipeline_failure(error) + run.where)
-        yield [(unit, stopped) for unit in run.units if unit not in answered]
-
-
-def pipeline_failure(error: BaseException) -> str:
-    """The reason a Ray pipeline stopped, in one line: the HTTP stage's own message when it
-    gave up on a request, else the error's last line."""
-    text = str(error)
-    marker = "Reached maximum retries"
-    if marker in text:
-        line = text[text.index(marker) :].splitlines()[0]
-        before = line.partition(" for input row ")[0]
-        cause = re.search(r"Previous Exception: (.*?)\.? (?:Full Traceback|$)", line + " ")
-        why = cause[1] if cause and cause[1] else "no answer"
-        return f"the endpoint did not answer: {before.lower()} ({why})"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return f"the Ray pipeline failed: {lines[-1] if lines else type(error).__name__}"[:400]
 
 
 def _session(timeout_s: float) -> Any:

@@ -321,3 +321,29 @@ def test_a_slow_endpoint_fails_only_its_own_units_within_its_timeout(tmp_path: P
     bad = len(instructions("es")) + len(instructions("fi"))
     assert stored(tmp_path)[0] == generations - bad  # good's and echo's: every one
     assert sum(slow_log.generated.values()) <= bad  # one try each, no retry
+
+
+def test_a_driver_killed_alone_leaves_no_ray_process_behind(backends: Backends) -> None:
+    """SIGKILL to the driver only (as the OOM killer sends it): the local Ray instance it
+    started (GCS, raylet, workers) is stopped by its watchdog, not left running."""
+    import psutil
+
+    backends.log.judge_delay_s = 0.05
+    process = subprocess.Popen(
+        batch_command(backends, "--batch-size", "4", "--concurrency", "1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    driver = psutil.Process(process.pid)
+    deadline = time.monotonic() + 240
+    while stored(backends.folder)[0] == 0:  # Ray is up and answering
+        assert time.monotonic() < deadline, "nothing was stored in time"
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.1)
+    ray_processes = [p for p in driver.children(recursive=True) if "watchdog" not in p.cmdline()]
+    assert ray_processes, "no Ray process under the driver"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    _, alive = psutil.wait_procs(ray_processes, timeout=45)
+    assert not alive, [p.cmdline() for p in alive]

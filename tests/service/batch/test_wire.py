@@ -12,8 +12,8 @@ from generators.client import GenerationRequest
 from judges.backends.base import JudgeCall
 from judges.backends.openai import JudgeMode, OpenAIJudgeConfig
 from judges.verdicts import Order, Verdict
+from service.batch.answers import Run, collect, pipeline_failure, without_nulls
 from service.batch.driver import _arrived
-from service.batch.pipeline import _collect, _Run, pipeline_failure, without_nulls
 from service.batch.units import GenerationUnit, JudgmentUnit
 from service.batch.wire import Failure, read_generation, read_judgment
 
@@ -100,8 +100,8 @@ class Dataset:
 
 def test_a_stopped_pipeline_fails_the_units_without_an_answer() -> None:
     failed: list[Failure] = []
-    stopping = _Run(Dataset([0, 2, 1, 3], stops=True), [0, 2, 1, 3], " (at the judge)")
-    arrived = list(_arrived(_collect([stopping]), ["a", "b", "c", "d"], failed))
+    stopping = Run(Dataset([0, 2, 1, 3], stops=True), [0, 2, 1, 3], " (at the judge)")
+    arrived = list(_arrived(collect([stopping]), ["a", "b", "c", "d"], failed))
     assert arrived == [[(0, {"ok": 0}), (2, {"ok": 2})], []]
     reason = "the endpoint did not answer: reached maximum retries of 3 (X) (at the judge)"
     assert failed == [Failure("b", reason), Failure("d", reason)]
@@ -109,9 +109,9 @@ def test_a_stopped_pipeline_fails_the_units_without_an_answer() -> None:
 
 def test_one_endpoint_that_stops_fails_only_its_own_units() -> None:
     failed: list[Failure] = []
-    runs = [_Run(Dataset([0, 1, 2, 3], stops=True), [0, 1, 2, 3]),
-            _Run(Dataset([4, 5, 6]), [4, 5, 6])]  # fmt: skip
-    arrived = [pair for batch in _arrived(_collect(runs), list("abcdefg"), failed)
+    runs = [Run(Dataset([0, 1, 2, 3], stops=True), [0, 1, 2, 3]),
+            Run(Dataset([4, 5, 6]), [4, 5, 6])]  # fmt: skip
+    arrived = [pair for batch in _arrived(collect(runs), list("abcdefg"), failed)
                for pair in batch]  # fmt: skip
     assert sorted(index for index, _ in arrived) == [0, 1, 4, 5, 6]
     assert sorted(failure.what for failure in failed) == ["c", "d"]
@@ -121,8 +121,8 @@ def test_an_error_of_the_callers_own_work_propagates_and_fails_no_unit() -> None
     failed: list[Failure] = []
 
     def store_each_batch() -> None:
-        stopping = _Run(Dataset([0, 2, 1, 3], stops=True), [0, 2, 1, 3])
-        for _ in _arrived(_collect([stopping]), ["a", "b", "c", "d"], failed):
+        stopping = Run(Dataset([0, 2, 1, 3], stops=True), [0, 2, 1, 3])
+        for _ in _arrived(collect([stopping]), ["a", "b", "c", "d"], failed):
             raise OSError("disk full")  # as a store write that fails
 
     with pytest.raises(OSError, match="disk full"):
