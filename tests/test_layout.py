@@ -117,6 +117,22 @@ def test_the_service_rooms_import_no_cli_and_no_http_layer(room: str) -> None:
     assert not wrong, sorted(wrong)
 
 
+MAX_LINES = 300  # a product module's size at most (the restructuring's rule)
+
+
+def oversized(paths: dict[str, Path], limit: int = MAX_LINES) -> dict[str, int]:
+    """The modules among `paths` longer than `limit` lines, with their lengths."""
+    lengths = {name: len(path.read_text("utf-8").splitlines()) for name, path in paths.items()}
+    return {name: length for name, length in lengths.items() if length > limit}
+
+
+def test_every_product_module_stays_under_the_size_rule(tmp_path: Path) -> None:
+    assert oversized(MODULES) == {}
+    long = tmp_path / "long.py"  # the check itself fails on a module over the limit
+    long.write_text("x = 1\n" * (MAX_LINES + 1), encoding="utf-8")
+    assert oversized({"long": long}) == {"long": MAX_LINES + 1}
+
+
 def test_no_import_cycle() -> None:
     graph = {name: {_module_of(m) for m in project_imports(name)} - {name} for name in MODULES}
     cycles = [component for component in _strongly_connected(graph) if len(component) > 1]

@@ -19,21 +19,21 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from generators.cache import GenerationRecord
 from generators.client import request_seed
 from generators.registry import PromptFormat
-from judges.backends.base import LOCAL, JudgeReply
+from judges.backends.base import JudgeReply
 from judges.backends.openai import JudgeModelConfig
 from service.batch import pipeline
 from service.batch.answers import Answers, Unanswered
+from service.batch.checks import HTTP_JUDGES, check_backends, sendable_judges
 from service.batch.engine import EngineSpec
-from service.batch.errors import BatchInputError
 from service.batch.pipeline import EndpointRows, RaySettings
-from service.batch.units import GenerationUnit, JudgmentUnit, Plan, cell_requests, plan
+from service.batch.units import GenerationUnit, JudgmentUnit, cell_requests, plan
 from service.batch.wire import (
     Failure,
     HttpRequest,
@@ -45,14 +45,10 @@ from service.batch.wire import (
     read_generation,
     read_judgment,
 )
-from service.jobs.health import OK, probe_judge
-from service.jobs.requests import ComparisonRequest
 from service.matrix.recipe import MatrixRecipe
 from service.wiring import Service
 
 Progress = Callable[[str, int, int], None]  # (stage, units done, units in the stage)
-HTTP_JUDGES = ("openai",)  # sent through Ray's HTTP processor
-LOCAL_JUDGES = ("reference",)  # run in Ray tasks
 
 
 @dataclass
@@ -117,7 +113,7 @@ def run_batch(
     started = time.monotonic()
     requests = cell_requests(recipe)
     first = plan(service, requests)
-    judges = _judges(service, requests, engine is not None)
+    judges = sendable_judges(service, requests, engine is not None)
     report = BatchReport(
         StageCounts(stored_before=first.stored_generations),
         StageCounts(stored_before=first.stored_judgments),
@@ -137,64 +133,6 @@ def run_batch(
         pipeline.disconnect()
     report.seconds = time.monotonic() - started
     return report
-
-
-def check_backends(service: Service, work: Plan, judges: Iterable[str], engine: bool) -> None:
-    """The endpoints of the models and judges with units to run answer now, else a
-    `BatchInputError` naming the first that does not (nothing is submitted). In the engine
-    mode the models run in Ray: there are no endpoints to check."""
-    import asyncio
-
-    if engine:
-        return
-    models = {unit.request.model for unit in work.generations}
-    generators, judged = asyncio.run(_probe(service, models, list(judges)))
-    problems = [f"generator {url}: {state}" for url, state in generators.items() if state != OK]
-    problems += [f"judge {name!r}: {state}" for name, state in judged.items()
-                 if state not in (OK, LOCAL)]  # fmt: skip
-    if problems:
-        more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise BatchInputError(
-            f"{problems[0]}{more}; nothing was submitted: start it (sxs generators serve, the "
-            "judge's server) or fix its address, then run again"
-        )
-
-
-async def _probe(
-    service: Service, models: set[str], judges: list[str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    try:
-        generators = await service.health.generators(sorted(models))
-        probes = {name: await probe_judge(service.judges[name], 30.0) for name in judges}
-        return generators, probes
-    finally:
-        await service.health.aclose()
-        for judge in service.judges.values():
-            await judge.aclose()
-
-
-def _judges(service: Service, requests: list[ComparisonRequest], engine: bool) -> list[str]:
-    """The judges the cells use, each one the path can send, else a `BatchInputError`."""
-    names = list(dict.fromkeys(
-        name for request in requests for name in service.comparisons.judge_names(request)
-    ))  # fmt: skip
-    for name in names:
-        kind = service.settings.judges[name].kind
-        if kind not in HTTP_JUDGES + LOCAL_JUDGES:
-            raise BatchInputError(
-                f"judge {name!r} is a {kind} judge: the batch path sends judge calls to "
-                "OpenAI-compatible servers (kind openai) or runs them in Ray tasks (kind "
-                "reference); configure such a judge for the recipe"
-            )
-        config = service.settings.judges[name]
-        model = getattr(config, "model", None)
-        if engine and kind in HTTP_JUDGES and model not in service.registry.names():
-            raise BatchInputError(
-                f"judge {name!r} asks model {model!r}, which the registry does not hold: in the "
-                "engine mode a judge model runs in the engines, so it must be the base model or "
-                "an adapter of the registry (such as a distilled judge); or use --mode http"
-            )
-    return names
 
 
 def _generate(

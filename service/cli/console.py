@@ -25,13 +25,8 @@ from rich.table import Table
 
 from service.matrix.client import CellProgress, MatrixClient
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.results import (
-    Cell,
-    MatrixResults,
-    markdown_table,
-    table_rows,
-    usage_line,
-)
+from service.matrix.results import Cell, MatrixResults
+from service.matrix.tables import markdown_table, table_rows, usage_line
 from service.reports.panels import JUDGE_HEADERS, agreement_lines, judge_rows, score_with_ci
 from service.reports.ratings import round_robin_markdown, round_robin_ratings
 

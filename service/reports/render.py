@@ -6,16 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common.files import write_text_atomically
-from service.matrix.results import (
-    SCORE_TITLES,
-    MatrixResults,
-    ScoreKind,
-    caveats_markdown,
-    markdown_table,
-    pairwise_markdown,
-    save_results,
-    usage_line,
-)
+from service.matrix.results import SCORE_TITLES, MatrixResults, ScoreKind, save_results
+from service.matrix.tables import caveats_markdown, markdown_table, pairwise_markdown, usage_line
 from service.reports.figures import bilingual, heatmap, sweep
 from service.reports.panels import panel_markdown
 from service.reports.ratings import (

@@ -93,7 +93,8 @@ def test_a_cost_with_replies_missing_usage_says_it_is_a_lower_bound(
 
 
 def test_a_matrix_line_prices_a_partial_usage_as_a_lower_bound() -> None:
-    from service.matrix.results import Cell, usage_line
+    from service.matrix.results import Cell
+    from service.matrix.tables import usage_line
 
     priced = Cell(row="a", language="es", baseline="b", score=50.0, judge_replies=10,
                   judge_prompt_tokens=1000, judge_completion_tokens=10,
