@@ -36,10 +36,8 @@ from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from prefix_order import counters, judged, matrix_arguments, matrix_pairs, response  # noqa: E402
-
+from benchmarks.prefix_order import counters, judged, matrix_arguments, matrix_pairs, response  # noqa: E402
 from generators.eval_sets import read_eval_set  # noqa: E402
 from service.settings import SAMPLE_EVAL_SET  # noqa: E402
 from tests.loopback import free_port  # noqa: E402
