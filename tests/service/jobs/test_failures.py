@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from common.openai_http import RetryPolicy
 from judges.backends.openai import OpenAIJudgeConfig
 from service.app import create_app
 from tests.service.comparison_api import (
@@ -17,15 +18,23 @@ from tests.service.comparison_api import (
     wait,
     wait_for_items,
 )
-from tests.service.fakes import Backends, settings
+from tests.service.fakes import JUDGE, Backends, settings
 
 
 def test_a_backend_that_fails_sometimes_slows_but_loses_nothing(
-    client: TestClient, backends: Backends
+    tmp_path: Path, backends: Backends
 ) -> None:
-    backends.fail_every = 4  # every 4th call answers 503
-    job = client.post("/v1/comparisons", json=REQUEST).json()
-    done = wait(client, job["id"], {"done", "failed"})
+    """Every 4th call answers 503. With calls in flight together and no backoff, a request's
+    retries can meet the 4th call again (under CI load three times in a row: the job failed,
+    as it must after its last attempt), so each request here has 8 attempts."""
+    backends.fail_every = 4
+    patient = RetryPolicy(max_attempts=8, backoff_initial_s=0.0, backoff_max_s=0.0)
+    judge = OpenAIJudgeConfig(base_url=JUDGE, model="judge", max_attempts=8,
+                              backoff_initial_s=0.0, backoff_max_s=0.0)  # fmt: skip
+    values = settings(tmp_path, generation_retry=patient, judges={"llm": judge})
+    with TestClient(create_app(values, transport=backends.transport())) as client:
+        job = client.post("/v1/comparisons", json=REQUEST).json()
+        done = wait(client, job["id"], {"done", "failed"})
     assert done["status"] == "done", done["error"]
     assert done["summary"]["score"] == pytest.approx(expected_score(SPANISH))
     assert max(backends.judgments.values()) == 1
