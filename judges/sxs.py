@@ -87,6 +87,17 @@ def presentations(pair: Pair, template: JudgeTemplate) -> tuple[JudgeCall, Judge
     return ab, ba
 
 
+def asks_again(reply: JudgeReply, attempts: int, parse_attempts: int, retries_differ: bool) -> bool:
+    """The parse-retry rule: a reply that is no verdict (and no failure) is asked again while
+    attempts remain, if the judge's retries can differ from its first answer."""
+    return (
+        reply.verdict is None
+        and reply.failed is None
+        and attempts < parse_attempts
+        and retries_differ
+    )
+
+
 def paid_together(earlier: JudgeReply | None, reply: JudgeReply) -> JudgeReply:
     """`reply` with the tokens of the `earlier` attempts added: a reply's usage is what it
     cost to get (unknown as soon as one attempt's usage is)."""
@@ -232,12 +243,7 @@ class SideBySide:
             reply = paid_together(paid, await self.judge.judge(replace(call, attempt=attempts)))
             paid = reply
             self.counts.judge_calls += 1
-            if (
-                reply.verdict is not None
-                or reply.failed is not None
-                or attempts >= self.parse_attempts
-                or not self.judge.retries_differ
-            ):
+            if not asks_again(reply, attempts, self.parse_attempts, self.judge.retries_differ):
                 break
             self.counts.parse_retries += 1
         self._known[key] = reply

@@ -157,7 +157,7 @@ def _row(mixture: Mixture, plan: DemoPlan) -> RowSpec:
 def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
     """The base model, the mixtures and their adapters (what exists is kept), registered in
     OUT/models.toml."""
-    from training.finetune import ALL_LINEAR, LoraRecipe, run_is_complete, train_lora
+    from training.finetune import LoraRecipe, run_is_complete, train_lora
     from training.registry_file import add_adapter
 
     out = plan.out
@@ -175,16 +175,11 @@ def prepare_models(plan: DemoPlan, say: Say) -> tuple[Path, list[Mixture]]:
         f'dtype = "{plan.spec.dtype}"\n[sampling]\nmax_tokens = {plan.max_tokens}\n',
         encoding="utf-8",
     )
-    recipe = LoraRecipe(
-        steps=plan.steps,
-        learning_rate=plan.learning_rate,
-        batch_size=8,
-        micro_batch_size=8,
-        rank=plan.rank,
-        alpha=2 * plan.rank,
-        target_modules=ALL_LINEAR,
+    recipe = LoraRecipe.short_run(
+        plan.steps,
+        plan.learning_rate,
+        plan.rank,
         dev_size=10 if plan.base is DemoBase.GEMMA else 5,
-        eval_every=plan.steps,
         eval_max_new_tokens=32,
     )
     for mixture in mixtures:

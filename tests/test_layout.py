@@ -117,6 +117,28 @@ def test_the_service_rooms_import_no_cli_and_no_http_layer(room: str) -> None:
     assert not wrong, sorted(wrong)
 
 
+BATCH_MAY_NOT = ("service.wiring", "service.matrix.client")  # given what it uses instead
+
+
+def batch_reaches_past(paths: dict[str, Path]) -> set[tuple[str, str]]:
+    """(module, import) for every module of `paths` importing the service's wiring or the
+    matrix's HTTP client (anywhere in it)."""
+    return {
+        (name, imported)
+        for name, path in paths.items()
+        for imported in imports(path, top_level_only=False)
+        if imported in BATCH_MAY_NOT
+    }
+
+
+def test_the_batch_path_is_given_what_it_uses(tmp_path: Path) -> None:
+    batch = {name: path for name, path in MODULES.items() if name.startswith("service.batch")}
+    assert len(batch) > 5 and batch_reaches_past(batch) == set()
+    reaching = tmp_path / "reaching.py"  # the check itself fails on a module that reaches past
+    reaching.write_text("def f():\n    from service.wiring import Service\n", "utf-8")
+    assert batch_reaches_past({"reaching": reaching}) == {("reaching", "service.wiring")}
+
+
 MAX_LINES = 300  # a product module's size at most (the restructuring's rule)
 
 

@@ -68,6 +68,15 @@ class LoraRecipe(BaseModel):
     )
     length_buckets: bool = Field(default=True, description="micro-batches of similar lengths")
 
+    @classmethod
+    def short_run(cls, steps: int, learning_rate: float, rank: int, **more: Any) -> LoraRecipe:
+        """A short CPU run (the demo's adapters, a distilled judge): batches of 8, alpha twice
+        the rank, every linear layer, one dev check at the end; `more` sets the rest."""
+        return cls(
+            steps=steps, learning_rate=learning_rate, batch_size=8, micro_batch_size=8,
+            rank=rank, alpha=2 * rank, target_modules=ALL_LINEAR, eval_every=steps, **more,
+        )  # fmt: skip
+
     @model_validator(mode="after")
     def _whole_micro_batches(self) -> LoraRecipe:
         if self.batch_size % self.micro_batch_size:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import httpx
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from judges.backends.base import Judge
 from judges.backends.batch import BatchJudge
@@ -21,6 +21,10 @@ JudgeConfig = Annotated[
     OpenAIJudgeConfig | BatchJudgeConfig | ReferenceJudgeConfig | ReplayJudgeConfig,
     Field(discriminator="kind"),
 ]
+# each backend's settings by its kind, read from the union (the one list of judge kinds)
+JUDGE_KINDS: dict[str, type[BaseModel]] = {
+    member.model_fields["kind"].default: member for member in get_args(get_args(JudgeConfig)[0])
+}
 
 
 def judge_prices(config: JudgeConfig) -> JudgePrices | None:

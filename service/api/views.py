@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from judges.results import RecordedCall
 from service.api.schemas import (
     CallView,
-    ComparisonRequest,
     ComparisonView,
-    ConsistencyRequest,
     ConsistencyView,
     ItemView,
     JobStatus,
@@ -80,7 +78,7 @@ async def comparison_view(service: Service, job: Job) -> ComparisonView:
     return ComparisonView(
         id=job.id,
         status=job.status,
-        request=ComparisonRequest.model_validate(job.request),
+        request=service.comparisons.request_of(job),
         judge=job.judge,
         progress=Progress(done=job.done, total=job.total),
         summary=summary,
@@ -102,7 +100,7 @@ async def consistency_view(service: Service, job: Job) -> ConsistencyView:
     return ConsistencyView(
         id=job.id,
         status=job.status,
-        request=ConsistencyRequest.model_validate(job.request["request"]),
+        request=service.consistency.request_of(job),
         progress=Progress(done=job.done, total=job.total),
         report=report,
         error=job.error,

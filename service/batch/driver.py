@@ -28,9 +28,11 @@ from generators.client import request_seed
 from generators.registry import PromptFormat
 from judges.backends.base import JudgeReply
 from judges.backends.openai import JudgeModelConfig
+from judges.sxs import asks_again
 from service.batch import pipeline
 from service.batch.answers import Answers, Unanswered
 from service.batch.checks import HTTP_JUDGES, check_backends, sendable_judges
+from service.batch.context import BatchContext
 from service.batch.engine import EngineSpec
 from service.batch.pipeline import EndpointRows, RaySettings
 from service.batch.units import GenerationUnit, JudgmentUnit, cell_requests, plan
@@ -46,7 +48,6 @@ from service.batch.wire import (
     read_judgment,
 )
 from service.matrix.recipe import MatrixRecipe
-from service.wiring import Service
 
 Progress = Callable[[str, int, int], None]  # (stage, units done, units in the stage)
 
@@ -101,7 +102,7 @@ class Sender:
 
 
 def run_batch(
-    service: Service,
+    context: BatchContext,
     recipe: MatrixRecipe,
     settings: RaySettings,
     on_progress: Progress | None = None,
@@ -112,8 +113,8 @@ def run_batch(
     Ray (the engine mode), else through the registry's endpoints and the judges' servers."""
     started = time.monotonic()
     requests = cell_requests(recipe)
-    first = plan(service, requests)
-    judges = sendable_judges(service, requests, engine is not None)
+    first = plan(context, requests)
+    judges = sendable_judges(context, requests, engine is not None)
     report = BatchReport(
         StageCounts(stored_before=first.stored_generations),
         StageCounts(stored_before=first.stored_judgments),
@@ -121,14 +122,14 @@ def run_batch(
     if not first.generations and not first.judgments:
         report.seconds = time.monotonic() - started
         return report
-    check_backends(service, first, judges, engine is not None)
+    check_backends(context, first, judges, engine is not None)
     sender = Sender(settings, engine() if engine is not None else None)
     pipeline.connect(settings)
     try:
-        _generate(service, first.generations, sender, report, on_progress)
-        second = plan(service, requests)
+        _generate(context, first.generations, sender, report, on_progress)
+        second = plan(context, requests)
         report.blocked_pairs = second.blocked_pairs
-        _judge(service, second.judgments, sender, report, on_progress)
+        _judge(context, second.judgments, sender, report, on_progress)
     finally:
         pipeline.disconnect()
     report.seconds = time.monotonic() - started
@@ -136,19 +137,19 @@ def run_batch(
 
 
 def _generate(
-    service: Service,
+    context: BatchContext,
     units: list[GenerationUnit],
     sender: Sender,
     report: BatchReport,
     on_progress: Progress | None,
 ) -> None:
-    registry = service.registry
+    registry = context.registry
     chat = registry.prompt_format is PromptFormat.CHAT
-    client = service.settings.generator_client()
+    client = context.generator_client
     requests = [generation_request(registry, unit, client) for unit in units]
     counts = report.generations
     counts.submitted += len(units)
-    cache = service.comparisons.generation_cache
+    cache = context.generation_cache
     labels = [generation_label(unit) for unit in units]
     answered = 0
     for answers in _arrived(sender.answers(list(enumerate(requests))), labels, counts.failed):
@@ -171,7 +172,7 @@ def _generate(
 
 
 def _judge(
-    service: Service,
+    context: BatchContext,
     units: list[JudgmentUnit],
     sender: Sender,
     report: BatchReport,
@@ -183,20 +184,20 @@ def _judge(
     while units:
         counts.submitted += len(units)
         again: list[JudgmentUnit] = []
-        for batch in _judge_pass(service, units, sender, counts):
+        for batch in _judge_pass(context, units, sender, counts):
             final: dict[str, dict[str, JudgeReply]] = defaultdict(dict)
             for unit, reply in batch:
-                judge = service.judges[unit.judge]
-                retry = reply.verdict is None and judge.retries_differ
-                if retry and unit.call.attempt < service.settings.parse_attempts:
+                judge = context.judges[unit.judge]
+                attempts = context.parse_attempts
+                if asks_again(reply, unit.call.attempt, attempts, judge.retries_differ):
                     again.append(next_attempt(unit, reply))
                     continue
                 report.invalid += reply.verdict is None
                 final[unit.judge][unit.key] = reply
                 done += 1
             for name, replies in final.items():
-                identity = service.judges[name].identity
-                service.judgment_cache.put_many(identity, service.template.hash, replies)
+                identity = context.judges[name].identity
+                context.judgment_cache.put_many(identity, context.template.hash, replies)
                 counts.stored += len(replies)
             _show(on_progress, "judge calls", done + len(counts.failed), total)
         report.parse_retries += len(again)
@@ -204,19 +205,19 @@ def _judge(
 
 
 def _judge_pass(
-    service: Service, units: list[JudgmentUnit], sender: Sender, counts: StageCounts
+    context: BatchContext, units: list[JudgmentUnit], sender: Sender, counts: StageCounts
 ) -> Iterator[list[tuple[JudgmentUnit, JudgeReply]]]:
     """Batches of (unit, reply) as they arrive; failures go into `counts`."""
     http = {index for index, unit in enumerate(units)
-            if service.settings.judges[unit.judge].kind in HTTP_JUDGES}  # fmt: skip
+            if context.judge_configs[unit.judge].kind in HTTP_JUDGES}  # fmt: skip
     labels = [judgment_label(unit) for unit in units]
-    arriving = _arrived(_judge_answers(service, units, http, sender), labels, counts.failed)
+    arriving = _arrived(_judge_answers(context, units, http, sender), labels, counts.failed)
     for answers in arriving:
         replies = []
         for index, answer in answers:
             unit = units[index]
             if index in http:
-                config = service.settings.judges[unit.judge]
+                config = context.judge_configs[unit.judge]
                 assert isinstance(config, JudgeModelConfig)
                 read = read_judgment(answer, config, unit)
             else:
@@ -241,12 +242,12 @@ def _arrived(
 
 
 def _judge_answers(
-    service: Service, units: list[JudgmentUnit], http: set[int], sender: Sender
+    context: BatchContext, units: list[JudgmentUnit], http: set[int], sender: Sender
 ) -> Iterator[Answers]:
     requests = []
     local: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for index, unit in enumerate(units):
-        config = service.settings.judges[unit.judge]
+        config = context.judge_configs[unit.judge]
         if index in http:
             assert isinstance(config, JudgeModelConfig)
             requests.append((index, judge_http_request(config, unit)))
@@ -255,7 +256,7 @@ def _judge_answers(
             local[unit.judge].append((index, call))
     yield from sender.answers(requests)
     for name, rows in local.items():
-        config_json = service.settings.judges[name].model_dump(mode="json")
+        config_json = context.judge_configs[name].model_dump(mode="json")
         yield from pipeline.local_answers(config_json, rows, sender.settings)
 
 

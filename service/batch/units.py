@@ -1,7 +1,7 @@
 """The work units of a recipe that the store does not hold yet.
 
-A cell is the comparison request `sxs matrix` would send for it (`comparison_body`), and its
-items are the ones the service would judge (`Comparisons.items`), so every unit is keyed
+A cell is the comparison request `sxs matrix` would send for it (`recipe.comparison_body`), and
+its items are the ones the service would judge (`Comparisons.items`), so every unit is keyed
 exactly as the service looks it up: a generation by `generation_key` (model identity,
 sampling, seed, prompt format, instruction), a judge call by `judgment_key` (judge identity,
 template, both answers in one order). Identical responses need no judge call, as in the
@@ -16,10 +16,9 @@ from generators.client import GenerationRequest, generation_key
 from judges.backends.base import JudgeCall, JudgeReply
 from judges.cache import judgment_key
 from judges.sxs import presentations
+from service.batch.context import BatchContext
 from service.jobs.requests import ComparisonRequest
-from service.matrix.client import comparison_body
 from service.matrix.recipe import MatrixRecipe
-from service.wiring import Service
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +55,17 @@ class Plan:
 def cell_requests(recipe: MatrixRecipe) -> list[ComparisonRequest]:
     """The comparison request of every cell that needs one (the diagonal needs none)."""
     return [
-        ComparisonRequest.model_validate(comparison_body(recipe, row, baseline, language))
+        ComparisonRequest.model_validate(recipe.comparison_body(row, baseline, language))
         for row, baseline, language in recipe.comparisons()
         if row != baseline
     ]
 
 
-def plan(service: Service, requests: list[ComparisonRequest]) -> Plan:
+def plan(context: BatchContext, requests: list[ComparisonRequest]) -> Plan:
     """What the store lacks for `requests`: every missing response, and every missing judge
     call over the pairs whose responses are stored. Errors of a request (unknown model, eval
     set or language, unknown judge) raise before anything is listed."""
-    comparisons, registry = service.comparisons, service.registry
+    comparisons, registry = context.requests, context.registry
     cells = [(request, comparisons.items(request)) for request in requests]
     wanted: dict[str, GenerationRequest] = {}
     sides: dict[tuple[int, str], tuple[str, str]] = {}  # (cell, item) → keys of A and B
@@ -78,7 +77,7 @@ def plan(service: Service, requests: list[ComparisonRequest]) -> Plan:
                 keys.append(key := generation_key(registry, generation))
                 wanted.setdefault(key, generation)
             sides[(index, item.id)] = (keys[0], keys[1])
-    stored = comparisons.generation_cache.get_many(wanted)
+    stored = context.generation_cache.get_many(wanted)
     generations = [GenerationUnit(key, r) for key, r in wanted.items() if key not in stored]
 
     calls: dict[str, JudgmentUnit] = {}
@@ -95,13 +94,13 @@ def plan(service: Service, requests: list[ComparisonRequest]) -> Plan:
             if judged.identical:
                 continue
             for name in names:
-                judge = service.judges[name]
-                for call in presentations(judged, service.template):
+                judge = context.judges[name]
+                for call in presentations(judged, context.template):
                     key = judgment_key(
-                        judge.identity, service.template.hash, call, judge.uses_reference
+                        judge.identity, context.template.hash, call, judge.uses_reference
                     )
                     calls.setdefault(key, JudgmentUnit(key, name, call))
-    judged_before = service.judgment_cache.get_many(calls)
+    judged_before = context.judgment_cache.get_many(calls)
     return Plan(
         generations=generations,
         judgments=[unit for key, unit in calls.items() if key not in judged_before],

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,14 +21,15 @@ from rich.progress import (
 
 from generators.server import detect_device
 from generators.vllm_command import Device
+from service.batch.context import BatchContext
 from service.batch.driver import BatchReport, StageCounts, run_batch
 from service.batch.engine import EngineSpec, engine_spec
 from service.batch.errors import BatchRunError
 from service.batch.pipeline import RaySettings
-from service.cli.errors import UsageError, setting_problem
+from service.cli.errors import checked
 from service.cli.options import JudgeOption, matrix_recipe
 from service.settings import load_settings
-from service.wiring import build_service
+from service.wiring import Service, build_service
 
 
 class BatchMode(StrEnum):
@@ -99,16 +99,16 @@ def batch(
     Interrupted or failed, the same command submits only the missing units.
     """
     recipe = matrix_recipe(recipe_file, rows, languages, baselines, eval_set, judge, reference)
-    try:
-        ray = RaySettings(
+    ray = checked(
+        lambda: RaySettings(
             address=ray_address,
             num_cpus=num_cpus,
             batch_size=batch_size,
             concurrency=concurrency,
             engines=engines,
-        )
-    except ValidationError as error:
-        raise UsageError(setting_problem(error, _OPTIONS)) from None
+        ),
+        _OPTIONS,
+    )
     service = build_service(load_settings(config))
 
     def engine() -> EngineSpec:
@@ -133,7 +133,8 @@ def batch(
             typer.echo(f"{stage}: {done}/{total}", err=True)
 
     with progress:
-        report = run_batch(service, recipe, ray, show, engine if mode is BatchMode.ENGINE else None)
+        mode_engine = engine if mode is BatchMode.ENGINE else None
+        report = run_batch(batch_context(service), recipe, ray, show, mode_engine)
     db = service.settings.db
     if as_json:
         typer.echo(json.dumps(summary(report), indent=2))
@@ -144,6 +145,23 @@ def batch(
             f"{len(report.failed)} units failed (nothing was stored for them); fix the cause "
             "and run the same command again: it submits only the missing units"
         )
+
+
+def batch_context(service: Service) -> BatchContext:
+    """What the batch path uses of `service`."""
+    settings = service.settings
+    return BatchContext(
+        requests=service.comparisons,
+        registry=service.registry,
+        judges=service.judges,
+        judge_configs=settings.judges,
+        template=service.template,
+        generation_cache=service.comparisons.generation_cache,
+        judgment_cache=service.judgment_cache,
+        health=service.health,
+        parse_attempts=settings.parse_attempts,
+        generator_client=settings.generator_client(),
+    )
 
 
 _OPTIONS = {

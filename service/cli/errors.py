@@ -109,6 +109,15 @@ def command_errors(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def checked(make: Callable[[], R], options: dict[str, str], prefix: str = "") -> R:
+    """`make()` (a settings model built from options), or a `UsageError` naming the option of
+    its first problem (after `prefix`)."""
+    try:
+        return make()
+    except ValidationError as error:
+        raise UsageError(prefix + setting_problem(error, options)) from None
+
+
 def setting_problem(error: ValidationError, options: dict[str, str]) -> str:
     """The first problem of a settings model, named by its command-line option."""
     first = error.errors()[0]

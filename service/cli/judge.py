@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
 
 from common.jsonl import write_records
-from judges.backends.factory import JudgeConfig, build_judge
+from judges.backends.batch_config import BatchJudgeConfig
+from judges.backends.factory import JUDGE_KINDS, JudgeConfig, build_judge
 from judges.backends.openai import ApiKind, JudgeMode
 from judges.cache import JudgmentCache
 from judges.pairs import Pair, read_pairs
@@ -23,16 +24,11 @@ from judges.results import judged_pair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
 from service.cli.console import progress_bar
-from service.cli.errors import UsageError, setting_problem
+from service.cli.errors import UsageError, checked
 
-
-class Backend(StrEnum):
-    """The judge backends `sxs judge` can use."""
-
-    OPENAI = "openai"
-    OPENAI_BATCH = "openai-batch"
-    REFERENCE = "reference"
-    REPLAY = "replay"
+# the judge backends `sxs judge` can use: every kind of the judge settings' union
+Backend = StrEnum("Backend", {kind.upper().replace("-", "_"): kind for kind in JUDGE_KINDS})  # type: ignore[misc]
+BATCH = Backend(BatchJudgeConfig.model_fields["kind"].default)  # gathers calls into batches
 
 
 _OPTIONS = {
@@ -131,7 +127,7 @@ def judge(
         poll_s=poll,
         path=replay,
     )
-    if backend is Backend.OPENAI_BATCH and no_cache:
+    if backend is BATCH and no_cache:
         raise UsageError(
             "the openai-batch backend keeps its batch ids and replies in the store (--db): "
             "drop --no-cache"
@@ -144,7 +140,7 @@ def judge(
         cache=cache,
         parse_attempts=parse_attempts,
         # a batch judge answers at once what it is given: hand it every pair
-        concurrency=max(len(pairs), 1) if backend is Backend.OPENAI_BATCH else concurrency,
+        concurrency=max(len(pairs), 1) if backend is BATCH else concurrency,
     )
     try:
         results = asyncio.run(_judge_with_progress(sxs, pairs))
@@ -158,19 +154,10 @@ def judge(
 
 
 def _judge_config(backend: Backend, **settings: object) -> JudgeConfig:
-    online = ("base_url", "model", "mode", "api", "api_key", "concurrency", "timeout_s",
-              "max_attempts", "retry_temperature")  # fmt: skip
-    wanted = {
-        Backend.OPENAI: online,
-        Backend.OPENAI_BATCH: (*online, "batch_size", "poll_s"),
-        Backend.REFERENCE: (),
-        Backend.REPLAY: ("path",),
-    }[backend]
+    wanted = JUDGE_KINDS[backend.value].model_fields  # the options this backend takes
     values = {k: v for k, v in settings.items() if k in wanted and v is not None}
-    try:
-        return _JUDGE_CONFIG.validate_python({"kind": backend.value, **values})
-    except ValidationError as error:
-        raise UsageError(f"backend {backend.value}: {setting_problem(error, _OPTIONS)}") from None
+    config = {"kind": backend.value, **values}
+    return checked(lambda: _JUDGE_CONFIG.validate_python(config), _OPTIONS, f"backend {backend}: ")
 
 
 async def _judge_with_progress(sxs: SideBySide, pairs: list[Pair]) -> list[PairResult]:

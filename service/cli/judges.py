@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from common.lists import comma_list
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
-from service.cli.errors import UsageError, setting_problem
+from service.cli.errors import checked
 from service.distill.student import DistillPlan, distill_judge
 
 judges_app = typer.Typer(help="Judges made here: distil a local judge.", no_args_is_help=True)
@@ -77,10 +76,9 @@ def distill(
         rank=rank,
         seed=seed,
     )
-    try:
-        plan = DistillPlan.model_validate(settings)
-    except ValidationError as error:
-        raise UsageError(setting_problem(error, {"name": "--name", "store": "--db"})) from None
+    plan = checked(
+        lambda: DistillPlan.model_validate(settings), {"name": "--name", "store": "--db"}
+    )
     prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
 
     def say(line: str) -> None:

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from common.jsonl import write_records
 from common.lists import comma_list
 from common.openai_http import ClientSettings
 from service.cli.console import progress_bar
-from service.cli.errors import CommandFailedError, UsageError, setting_problem
+from service.cli.errors import CommandFailedError, UsageError, checked
 from training.translate import (
     TextToTranslate,
     Translated,
@@ -57,17 +56,18 @@ def translate(
         raise UsageError(f"--to names no language other than the source {source!r}")
     try:
         template = prompt_file.read_text("utf-8") if prompt_file else None
-        settings = TranslationEndpoint(
+    except OSError as error:
+        raise UsageError(f"--prompt-file: {error}") from None
+    settings = checked(
+        lambda: TranslationEndpoint(
             base_url=endpoint,
             model=model,
             api=api,
             max_tokens=max_tokens,
             **({"prompt": template} if template else {}),
-        )
-    except OSError as error:
-        raise UsageError(f"--prompt-file: {error}") from None
-    except ValidationError as error:
-        raise UsageError(setting_problem(error, {"base_url": "--endpoint"})) from None
+        ),
+        {"base_url": "--endpoint"},
+    )
     if template is not None and not all(f"{{{p}}}" in template for p in ("target", "text")):
         raise UsageError("--prompt-file must hold {target} and {text}")
     failed_file = out.with_suffix(".failed.jsonl")

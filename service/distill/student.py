@@ -79,7 +79,7 @@ class DistilledJudge:
 def distill_judge(plan: DistillPlan, template: JudgeTemplate, say: Say) -> DistilledJudge:
     """Build the set, train the adapter (unless a finished run on the same set exists),
     register it in `plan.registry` when given."""
-    from training.finetune import ALL_LINEAR, LoraRecipe, run_is_complete, train_lora
+    from training.finetune import LoraRecipe, run_is_complete, train_lora
     from training.mixtures import write_examples
     from training.registry_file import add_adapter, weights_revision
 
@@ -120,17 +120,12 @@ def distill_judge(plan: DistillPlan, template: JudgeTemplate, say: Say) -> Disti
 
     trained = not (run_is_complete(run) and _trained_on(run) == digest)
     if trained:
-        recipe = LoraRecipe(
-            steps=plan.steps,
-            learning_rate=plan.learning_rate,
-            batch_size=8,
-            micro_batch_size=8,
-            rank=plan.rank,
-            alpha=2 * plan.rank,
-            target_modules=ALL_LINEAR,
+        recipe = LoraRecipe.short_run(
+            plan.steps,
+            plan.learning_rate,
+            plan.rank,
             max_target_tokens=1,  # the loss at the verdict digit alone
-            dev_size=20,
-            eval_every=plan.steps,  # one dev check, at the end: each is a minute on a CPU
+            dev_size=20,  # one dev check, at the end: each is a minute on a CPU
             eval_max_new_tokens=1,
             seed=plan.seed,
         )

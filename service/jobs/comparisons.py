@@ -95,10 +95,18 @@ class Comparisons(ComparisonRequests):
         self._on_language: dict[str, dict[str, OnLanguage]] = {}  # by job, by item: once each
         self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
         self._claims = claims  # ... and with other processes on the store
+        self._requests: dict[str, ComparisonRequest] = {}  # by job id: each parsed once
+
+    def request_of(self, job: Job) -> ComparisonRequest:
+        """The job's request, parsed once per process (a job's request never changes)."""
+        request = self._requests.get(job.id)
+        if request is None:
+            request = self._requests[job.id] = ComparisonRequest.model_validate(job.request)
+        return request
 
     async def run(self, job: Job) -> Summary:
         """Finish every item the job does not have yet; the summary of all its items."""
-        request = ComparisonRequest.model_validate(job.request)
+        request = self.request_of(job)
         names = self.judge_names(request, job.judge)
         done = await self.store.done_ids(job.id)
         todo = [item for item in self.items(request) if item.id not in done]
@@ -161,7 +169,7 @@ class Comparisons(ComparisonRequests):
         judges at the time (a finished job stays readable, and priced, whatever the config
         says later)."""
         summary = (await self.run(job)).as_dict()
-        names = self.judge_names(ComparisonRequest.model_validate(job.request), job.judge)
+        names = self.judge_names(self.request_of(job), job.judge)
         prices = {name: self.prices.get(name) for name in names}
         return summary | {
             PRICES_KEY: {
@@ -211,7 +219,7 @@ class Comparisons(ComparisonRequests):
     def waiting_on(self, job: Job) -> list[str]:
         """What a running job waits on beyond its own work: its batch judges' batches (of
         those still configured)."""
-        request = ComparisonRequest.model_validate(job.request)
+        request = self.request_of(job)
         names = request.judges if request.judges is not None else [job.judge]
         judges = [self.judges[name] for name in names if name in self.judges]
         return [line for judge in judges if isinstance(judge, BatchJudge)
@@ -258,7 +266,7 @@ class Comparisons(ComparisonRequests):
         if known is not None and (known[0], known[1]) == (count, final):
             return known[2]
         records = await self.store.items(job.id)
-        request = ComparisonRequest.model_validate(job.request)
+        request = self.request_of(job)
         candidates = self.candidate_languages(request)
         checked = self._on_language.setdefault(job.id, {})
         summary, new = await asyncio.to_thread(

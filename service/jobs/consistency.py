@@ -50,6 +50,7 @@ class ConsistencyJobs:
         self.store = store
         self.cache_file = cache_file
         self.client = client
+        self._requests: dict[str, ConsistencyRequest] = {}  # by job id: each parsed once
 
     def check(self, request: ConsistencyRequest) -> tuple[McqSet, list[str], int]:
         """The set, the languages and the number of units; a `RequestError` naming the problem."""
@@ -68,9 +69,17 @@ class ConsistencyJobs:
         check_run(mcq_set, languages, request.s, request.reference_accuracy)
         return mcq_set, languages, len(request.models) * len(mcq_set.items)
 
+    def request_of(self, job: Job) -> ConsistencyRequest:
+        """The job's request (stored as {kind, request}), parsed once per process."""
+        request = self._requests.get(job.id)
+        if request is None:
+            request = ConsistencyRequest.model_validate(job.request["request"])
+            self._requests[job.id] = request
+        return request
+
     async def run(self, job: Job) -> dict[str, Any]:
         """Answer the units the job lacks; the report over all of them."""
-        request = ConsistencyRequest.model_validate(job.request["request"])
+        request = self.request_of(job)
         mcq_set, languages, _ = self.check(request)
         done = await self.store.done_ids(job.id)
         answerer = McqAnswerer(self.registry, self.cache_file, client=self.client)
@@ -91,7 +100,7 @@ class ConsistencyJobs:
 
     async def report(self, job: Job) -> dict[str, Any]:
         """The report over the job's stored units."""
-        request = ConsistencyRequest.model_validate(job.request["request"])
+        request = self.request_of(job)
         mcq_set, languages, _ = self.check(request)
         units = [
             ItemAnswers(record["model"], record["item_id"], record["answers"])

@@ -100,9 +100,10 @@ class JobStore:
         )
 
     @staticmethod
-    def job_id(request: dict[str, Any], judge: str, template_hash: str) -> str:
-        """The id of a request: equal requests (with the same judge and prompt) share it."""
-        return content_key(request, judge, template_hash)[:20]
+    def job_id(request: dict[str, Any], judge: str, version: str) -> str:
+        """The id of a request: equal requests with the same judge and version (the prompt, the
+        eval set's content) share it."""
+        return content_key(request, judge, version)[:20]
 
     async def submit(self, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
         """Create the job, or requeue it if it failed or was cancelled. True if created."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -159,7 +158,7 @@ class MatrixClient:
         """One comparison of `row` against `baseline` (default: the language's): submitted
         (or found again), then polled to its end."""
         baseline = baseline or recipe.baselines[language]
-        body = comparison_body(recipe, row, baseline, language)
+        body = recipe.comparison_body(row, baseline, language)
         try:
             view = ComparisonView.model_validate(
                 await self._http.post([f"{self.base}/comparisons"], body)
@@ -192,22 +191,6 @@ class MatrixClient:
 
 
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-def comparison_body(recipe: MatrixRecipe, row: str, baseline: str, language: str) -> dict[str, Any]:
-    """The comparison request of one cell: `row` as A against `baseline` in `language`, with
-    the recipe's eval set, judge or panel and language policy (the service's defaults where
-    the recipe names none)."""
-    body: dict[str, Any] = {"model_a": row, "model_b": baseline, "language": language}
-    if recipe.eval_set is not None:
-        body["eval_set"] = recipe.eval_set
-    if recipe.judge is not None:
-        body["judge"] = recipe.judge
-    if recipe.judges is not None:
-        body["judges"] = recipe.judges
-    if recipe.language_policy is not None:
-        body["language_policy"] = recipe.language_policy.value
-    return body
 
 
 def cell_of(view: ComparisonView, row: str, language: str, baseline: str) -> Cell:

@@ -156,6 +156,21 @@ class MatrixRecipe(BaseModel):
         return [(row.model, self.baselines[language], language)
                 for row in self.rows for language in self.languages]  # fmt: skip
 
+    def comparison_body(self, row: str, baseline: str, language: str) -> dict[str, Any]:
+        """The comparison request of one cell: `row` as A against `baseline` in `language`,
+        with the recipe's eval set, judge or panel and language policy (the service's defaults
+        where the recipe names none), as `sxs matrix` sends it and `sxs batch` keys it."""
+        body: dict[str, Any] = {"model_a": row, "model_b": baseline, "language": language}
+        if self.eval_set is not None:
+            body["eval_set"] = self.eval_set
+        if self.judge is not None:
+            body["judge"] = self.judge
+        if self.judges is not None:
+            body["judges"] = self.judges
+        if self.language_policy is not None:
+            body["language_policy"] = self.language_policy.value
+        return body
+
     def models(self) -> list[str]:
         """Every model the matrix needs: rows, then baselines that are not rows."""
         names = [row.model for row in self.rows]
