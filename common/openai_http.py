@@ -207,7 +207,7 @@ class OpenAIHttp:
     async def get(self, url: str) -> Any:
         """One GET, no retry (for /v1/models and health probes)."""
         try:
-            response = await self._send(self._client.get, url)
+            response = await self._send("GET", url)
         except (httpx.HTTPError, TimeoutError) as error:
             raise EndpointUnavailableError(shown(url), 1, _failure(error, self.timeout_s)) from None
         if response.status_code >= 400:
@@ -224,13 +224,10 @@ class OpenAIHttp:
             self._pool = None
             self._slots_ = None
 
-    async def _send(
-        self, send: Callable[..., Awaitable[httpx.Response]], *args: Any, **request: Any
-    ) -> httpx.Response:
-        """`send(*args)` (the URL last of `args`) with the URL's user-info left out, within
-        `timeout_s` in all: httpx's timeout bounds each read, so a server that drips a byte at
-        a time would hold it open for ever."""
-        *head, url = args
+    async def _send(self, method: str, url: str, **request: Any) -> httpx.Response:
+        """One request with the URL's user-info left out, within `timeout_s` in all: httpx's
+        timeout bounds each read, so a server that drips a byte at a time would hold it open
+        for ever."""
         bare = without_userinfo(url)
         if bare != url and url not in self._warned:
             self._warned.add(url)
@@ -238,7 +235,7 @@ class OpenAIHttp:
             log.warning("%s has user:password in it, which is not sent; sxs sends %s",
                         shown(url), sent)  # fmt: skip
         async with asyncio.timeout(self.timeout_s):
-            return await send(*head, bare, **request)
+            return await self._client.request(method, bare, **request)
 
     async def _post_once(self, url: str, body: dict[str, Any]) -> Any:
         return _json_of(url, await self._request_once("POST", url, json=body))
@@ -246,7 +243,7 @@ class OpenAIHttp:
     async def _request_once(self, method: str, url: str, **request: Any) -> httpx.Response:
         async with self._slots:
             try:
-                response = await self._send(self._client.request, method, url, **request)
+                response = await self._send(method, url, **request)
             except (httpx.TransportError, TimeoutError) as error:
                 raise _TransientError(url, _failure(error, self.timeout_s)) from None
         status = response.status_code
