@@ -151,8 +151,11 @@ class BatchJudge:
                 if last.id not in intents:
                     intents[last.id] = await self._settle(last.id)
                 last = intents[last.id]
-            resumable = last is not None and last.status in WAITING | READABLE
-            if resumable and last is not None and self._read.get(custom_id) != last.id:
+            if (
+                last is not None
+                and last.status in WAITING | READABLE
+                and self._read.get(custom_id) != last.id  # not already read in this run
+            ):
                 self._watch(last, {custom_id: body})
             else:
                 new[custom_id] = body
