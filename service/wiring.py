@@ -20,8 +20,9 @@ from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.jobs.comparisons import Comparisons
 from service.jobs.consistency import KIND as CONSISTENCY
 from service.jobs.consistency import ConsistencyJobs
+from service.jobs.envelope import COMPARISON
 from service.jobs.health import HealthChecker
-from service.jobs.manager import COMPARISON, JobManager
+from service.jobs.manager import JobManager
 from service.jobs.metrics import Metrics
 from service.jobs.store import JobStore
 from service.settings import ServiceSettings

@@ -75,11 +75,10 @@ async def submit(
 
     The same request again returns the same job (200); a failed or cancelled one is resumed.
     """
-    judge, total, version = service.comparisons.submission(body)
-    job_id, created = await service.jobs.submit(body.model_dump(mode="json"), judge, version, total)
+    job, created = await service.jobs.submit(service.comparisons.submission(body))
     if not created:
         response.status_code = status.HTTP_200_OK
-    return await comparison_view(service, await service.jobs.find(job_id))
+    return await comparison_view(service, job)
 
 
 @router.get(

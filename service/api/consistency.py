@@ -33,13 +33,10 @@ async def submit_consistency(
     report holds accuracy, Consistency_s, AC3, pairwise consistency, RA, en-CO and XRR. The
     same request again returns the same job (200); a failed one is resumed.
     """
-    _, _, units = service.consistency.check(body)
-    request = {"kind": CONSISTENCY, "request": body.model_dump(mode="json")}
-    digest = service.consistency.digests[body.mcq_set]
-    job_id, created = await service.jobs.submit(request, "", digest, units)
+    job, created = await service.jobs.submit(service.consistency.submission(body))
     if not created:
         response.status_code = status.HTTP_200_OK
-    return await consistency_view(service, await service.jobs.find(job_id, CONSISTENCY))
+    return await consistency_view(service, job)
 
 
 @router.get("/consistency/{job_id}", response_model=ConsistencyView, operation_id="getConsistency")

@@ -16,6 +16,7 @@ from common.store import open_database
 from judges.distillation import TeacherPair
 from judges.errors import JudgeDistillationError
 from judges.verdicts import Verdict
+from service.jobs.envelope import COMPARISON, comparison_judges, unwrap
 
 _ITEMS = (
     "select jobs.request, jobs.judge, job_items.item_id, job_items.record "
@@ -41,10 +42,11 @@ def teacher_pairs(
         database.close()
     pairs: dict[str, TeacherPair] = {}
     for row in rows:
-        if teacher not in row["judge"].split(" + "):
+        kind, request, resolved = unwrap(json.loads(row["request"]))
+        if kind != COMPARISON or teacher not in comparison_judges(resolved, row["judge"]):
             continue
-        request, record = json.loads(row["request"]), json.loads(row["record"])
-        language = request.get("language")
+        record = json.loads(row["record"])
+        language = str(request["language"])
         if languages is not None and language not in languages:
             continue
         calls = record["panel"][teacher] if record.get("panel") else record

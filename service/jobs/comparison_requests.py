@@ -16,6 +16,7 @@ from judges.backends.base import Judge
 from judges.errors import MissingReferenceError
 from judges.pairs import Pair
 from judges.prompts import JudgeTemplate
+from service.jobs.envelope import COMPARISON, JobSpec, judge_column
 from service.jobs.errors import ConflictingRequestError, NotRegisteredError, TooLargeRequestError
 from service.jobs.requests import ComparisonRequest
 
@@ -68,10 +69,10 @@ class ComparisonRequests:
             return [self.judge_name(name, "judges") for name in request.judges]
         return [self.judge_name(judge or request.judge)]
 
-    def submission(self, request: ComparisonRequest) -> tuple[str, int, str]:
-        """What a job for `request` is: its judge (a panel's "a + b + c"), its item count and
-        its version (the template, the eval set's content), the request checked in full first
-        (a reference judge needs every item's reference: a 409 now, not a failed job later)."""
+    def submission(self, request: ComparisonRequest) -> JobSpec:
+        """The job for `request`: its judges (a panel's "a + b + c"), its item count and its
+        version (the template, the eval set's content), the request checked in full first (a
+        reference judge needs every item's reference: a 409 now, not a failed job later)."""
         names = self.judge_names(request)
         items = self.items(request)
         lacking = [item.id for item in items if item.reference is None]
@@ -83,8 +84,14 @@ class ComparisonRequests:
                 f"(e.g. item {lacking[0]!r}): give each instruction a reference, or choose a "
                 "judge that needs none"
             )
-        version = self.template.hash + self.content_digest(request)
-        return " + ".join(names), len(items), version
+        return JobSpec(
+            kind=COMPARISON,
+            request=request.model_dump(mode="json"),
+            judge=judge_column(names),
+            version=self.template.hash + self.content_digest(request),
+            total=len(items),
+            resolved={"judges": names},
+        )
 
     def content_digest(self, request: ComparisonRequest) -> str:
         """What the request's instructions are, beyond its fields: the eval set's digest."""

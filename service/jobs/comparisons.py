@@ -35,6 +35,7 @@ from judges.sxs import JudgedCall, PairResult, SideBySide
 from judges.usage import JudgePrices
 from service.jobs.comparison_requests import ComparisonRequests, Item
 from service.jobs.comparison_summary import OnLanguage, summary_of_records
+from service.jobs.envelope import comparison_judges
 from service.jobs.errors import (
     ConflictingRequestError,
 )
@@ -104,10 +105,15 @@ class Comparisons(ComparisonRequests):
             request = self._requests[job.id] = ComparisonRequest.model_validate(job.request)
         return request
 
+    @staticmethod
+    def judges_of(job: Job) -> list[str]:
+        """The judges the job was resolved to at submission."""
+        return comparison_judges(job.resolved, job.judge)
+
     async def run(self, job: Job) -> Summary:
         """Finish every item the job does not have yet; the summary of all its items."""
         request = self.request_of(job)
-        names = self.judge_names(request, job.judge)
+        names = [self.judge_name(name) for name in self.judges_of(job)]  # still configured?
         done = await self.store.done_ids(job.id)
         todo = [item for item in self.items(request) if item.id not in done]
         generator = Generator(
@@ -169,7 +175,7 @@ class Comparisons(ComparisonRequests):
         judges at the time (a finished job stays readable, and priced, whatever the config
         says later)."""
         summary = (await self.run(job)).as_dict()
-        names = self.judge_names(self.request_of(job), job.judge)
+        names = self.judges_of(job)
         prices = {name: self.prices.get(name) for name in names}
         return summary | {
             PRICES_KEY: {
@@ -219,9 +225,7 @@ class Comparisons(ComparisonRequests):
     def waiting_on(self, job: Job) -> list[str]:
         """What a running job waits on beyond its own work: its batch judges' batches (of
         those still configured)."""
-        request = self.request_of(job)
-        names = request.judges if request.judges is not None else [job.judge]
-        judges = [self.judges[name] for name in names if name in self.judges]
+        judges = [self.judges[name] for name in self.judges_of(job) if name in self.judges]
         return [line for judge in judges if isinstance(judge, BatchJudge)
                 for line in judge.waiting()]  # fmt: skip
 

@@ -16,6 +16,7 @@ from generators.errors import UnknownModelError
 from generators.mcq_client import McqAnswerer
 from generators.mcq_sets import McqSet, read_mcq_set
 from generators.registry import Registry
+from service.jobs.envelope import JobSpec
 from service.jobs.errors import NotRegisteredError
 from service.jobs.mcq_runs import (
     ItemAnswers,
@@ -69,11 +70,24 @@ class ConsistencyJobs:
         check_run(mcq_set, languages, request.s, request.reference_accuracy)
         return mcq_set, languages, len(request.models) * len(mcq_set.items)
 
+    def submission(self, request: ConsistencyRequest) -> JobSpec:
+        """The job for `request`, checked in full; its version is the set's digest (an edited
+        set is a new job)."""
+        _, languages, units = self.check(request)
+        return JobSpec(
+            kind=KIND,
+            request=request.model_dump(mode="json"),
+            judge="",
+            version=self.digests[request.mcq_set],
+            total=units,
+            resolved={"languages": languages},
+        )
+
     def request_of(self, job: Job) -> ConsistencyRequest:
-        """The job's request (stored as {kind, request}), parsed once per process."""
+        """The job's request, parsed once per process."""
         request = self._requests.get(job.id)
         if request is None:
-            request = ConsistencyRequest.model_validate(job.request["request"])
+            request = ConsistencyRequest.model_validate(job.request)
             self._requests[job.id] = request
         return request
 

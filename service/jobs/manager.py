@@ -1,6 +1,6 @@
 """Jobs as asyncio tasks: at most `parallel` at a time, resumed at start-up, one process each.
 
-A job's kind (its stored request's `kind`; comparisons have none) picks the runner: an async
+A job's kind (its envelope's `kind`, `service.jobs.envelope`) picks the runner: an async
 function from the job to its summary. Processes sharing a store share its jobs: a job runs
 where its lease is held (`JobStore.take`); elsewhere a launch waits for that lease to lapse
 (the owner died) or for the job to end. The owner renews the lease while the job runs and
@@ -21,20 +21,14 @@ from common.errors import EndpointError
 from common.store import StoreBusyError, StoreWriteError, patient_with_store, process_owner
 from generators.errors import GeneratorError
 from judges.errors import JudgeError
+from service.jobs.envelope import COMPARISON, JobSpec
 from service.jobs.errors import NotRegisteredError, RequestError
 from service.jobs.metrics import Metrics
 from service.jobs.requests import JobStatus
 from service.jobs.store import Job, JobStore
 
 JobRunner = Callable[[Job], Awaitable[dict[str, Any]]]
-COMPARISON = "comparison"
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-def job_kind(job: Job) -> str:
-    """`comparison`, or the kind a job's request names."""
-    return str(job.request.get("kind", COMPARISON))
-
 
 log = logging.getLogger("sxs.jobs")
 _BACKEND_ERRORS = (GeneratorError, JudgeError, EndpointError)
@@ -69,24 +63,20 @@ class JobManager:
         self.scan_s = min(lease_s / 2, 10.0)
         self._scanner: asyncio.Task[None] | None = None
 
-    async def submit(
-        self, request: dict[str, Any], judge: str, version: str, total: int
-    ) -> tuple[str, bool]:
+    async def submit(self, spec: JobSpec) -> tuple[Job, bool]:
         """Create the job and start it, or find it again (a failed or cancelled one is requeued)
-        and make sure it runs; (its id, whether it is new). `version` is what else makes two
-        equal requests different jobs (a template, an edited set)."""
-        job_id = self.store.job_id(request, judge, version)
-        created = await self.store.submit(job_id, request, judge, total)
+        and make sure it runs; the job and whether it is new."""
+        job_id, created = await self.store.submit(spec)
         if created:
             self.metrics.jobs_submitted.inc()
         self.launch(job_id)
-        return job_id, created
+        return await self.find(job_id, spec.kind), created
 
     async def find(self, job_id: str, kind: str = COMPARISON) -> Job:
         """The job of that id and kind; `NotRegisteredError` when there is none. A job that
         failed for want of a writable store shows as failed, with why."""
         job = await self.store.get(job_id)
-        if job is None or job_kind(job) != kind:
+        if job is None or job.kind != kind:
             raise NotRegisteredError(f"unknown_{kind}", f"no {kind} job {job_id!r}", "id")
         unwritten = self._failed_unwritten.get(job_id)
         if unwritten is not None and job.status in UNFINISHED:
@@ -189,7 +179,7 @@ class JobManager:
         keeper = asyncio.create_task(self._keep_lease(job.id, runner))
         self.metrics.jobs_running.inc()
         try:
-            summary = await self.runners[job_kind(job)](job)
+            summary = await self.runners[job.kind](job)
         except asyncio.CancelledError:
             await self._release(job.id)
             raise

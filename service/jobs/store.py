@@ -31,6 +31,7 @@ from common.store import (
     off_loop,
     write_error,
 )
+from service.jobs.envelope import JobSpec, unwrap
 from service.jobs.requests import JobStatus
 
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -40,10 +41,12 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A job as stored; `owner` runs it while `lease_until` (a wall-clock time) is ahead."""
+    """A job as stored, its envelope opened; `owner` runs it while `lease_until` is ahead."""
 
     id: str
+    kind: str
     request: dict[str, Any]
+    resolved: dict[str, Any]
     judge: str
     status: JobStatus
     total: int
@@ -100,14 +103,16 @@ class JobStore:
         )
 
     @staticmethod
-    def job_id(request: dict[str, Any], judge: str, version: str) -> str:
-        """The id of a request: equal requests with the same judge and version (the prompt, the
-        eval set's content) share it."""
-        return content_key(request, judge, version)[:20]
+    def job_id(spec: JobSpec) -> str:
+        """The id of a job: equal requests of a kind with the same judge and version (the
+        prompt, the eval set's content) share it."""
+        return content_key(spec.identity(), spec.judge, spec.version)[:20]
 
-    async def submit(self, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
-        """Create the job, or requeue it if it failed or was cancelled. True if created."""
-        return await self._write(self._submit, job_id, request, judge, total)
+    async def submit(self, spec: JobSpec) -> tuple[str, bool]:
+        """Create the job, or requeue it if it failed or was cancelled; its id and whether it
+        was created."""
+        job_id = self.job_id(spec)
+        return job_id, await self._write(self._submit, job_id, spec)
 
     async def ping(self) -> None:
         """Raise if the database cannot be read."""
@@ -229,25 +234,21 @@ class JobStore:
         return await self._write(run)
 
     @staticmethod
-    def _submit(db: Database, job_id: str, request: dict[str, Any], judge: str, total: int) -> bool:
-        now = time.time()
+    def _submit(db: Database, job_id: str, spec: JobSpec) -> bool:
+        now, queued = time.time(), JobStatus.QUEUED.value
+        row = [job_id, json.dumps(spec.envelope()), spec.judge, queued, spec.total, now, now]
+        ended = [JobStatus.FAILED.value, JobStatus.CANCELLED.value]
         with db.conn:
             created = db.conn.execute(
                 "insert or ignore into jobs (id, request, judge, status, total, created_at, "
                 "updated_at) values (?, ?, ?, ?, ?, ?, ?)",
-                [job_id, json.dumps(request), judge, JobStatus.QUEUED.value, total, now, now],
+                row,
             ).rowcount
             if not created:  # a failed or cancelled job runs again
                 db.conn.execute(
                     "update jobs set status = ?, error = null, summary = null, owner = null, "
                     "lease_until = null, updated_at = ? where id = ? and status in (?, ?)",
-                    [
-                        JobStatus.QUEUED.value,
-                        now,
-                        job_id,
-                        JobStatus.FAILED.value,
-                        JobStatus.CANCELLED.value,
-                    ],
+                    [queued, now, job_id, *ended],
                 )
         return created > 0
 
@@ -276,9 +277,12 @@ def _count_items(db: Database, job_id: str) -> int:
 
 
 def _job(db: Database, row: dict[str, Any]) -> Job:
+    kind, request, resolved = unwrap(json.loads(row["request"]))
     return Job(
         id=row["id"],
-        request=json.loads(row["request"]),
+        kind=kind,
+        request=request,
+        resolved=resolved,
         judge=row["judge"],
         status=JobStatus(row["status"]),
         total=row["total"],

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from service.settings import SAMPLE_EVAL_SET
+from tests.loopback import free_port, serving
 from tests.openai_stub import create_app as judge_app
 from tests.openai_stub import is_judge_prompt, openai_response, prefer_longer
 from tests.service.fakes import answer
@@ -121,3 +129,50 @@ def write_config(
         encoding="utf-8",
     )
     return config
+
+
+@dataclass
+class Backends:
+    """The fake generator and counting judge on loopback, a service config naming them (in
+    `folder`, its store there too) and the free port the service is to take."""
+
+    folder: Path
+    config: Path
+    port: int
+    log: Log
+
+
+@contextmanager
+def loopback_backends(
+    folder: Path,
+    adapters: tuple[str, ...] = ("good", "bad", "echo"),
+    judge_delay_s: float = 0.0,
+) -> Iterator[Backends]:
+    """`Backends` serving `adapters` (and the base, "tiny") while the block runs."""
+    log = Log()
+    port = free_port()
+    served = ("tiny", *adapters)
+    with (
+        serving(generator_app(log, served)) as generator,
+        serving(counting_judge(log, judge_delay_s)) as judge,
+    ):
+        yield Backends(
+            folder, write_config(folder, port, generator, judge, list(adapters)), port, log
+        )
+
+
+@contextmanager
+def running_service(backends: Backends) -> Iterator[str]:
+    """A real `sxs serve` on the backends while the block runs; its URL."""
+    process = start_service(backends.config, backends.folder, backends.port)
+    try:
+        yield f"http://127.0.0.1:{backends.port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def instructions(language: str) -> list[str]:
+    """The sample eval set's instructions in `language`, in order."""
+    rows = [json.loads(line) for line in SAMPLE_EVAL_SET.read_text("utf-8").splitlines()]
+    return [row["text"][language] for row in rows]

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,18 @@ from tests.loopback import free_port, serving
 from tests.openai_stub import Rejected, prefer_longer
 from tests.openai_stub import create_app as judge_app
 from tests.service.fakes import answer
-from tests.service.live import SXS, Log, counting_judge, generator_app, start_service, write_config
-from tests.service.matrix.test_matrix import independent_score, instructions
+from tests.service.live import (
+    SXS,
+    Backends,
+    Log,
+    counting_judge,
+    generator_app,
+    instructions,
+    loopback_backends,
+    running_service,
+    write_config,
+)
+from tests.service.matrix.test_matrix import independent_score
 
 ROWS, LANGUAGES, BASELINES = "good,bad,echo", "es,fi", "es=good,fi=bad"
 CELLS = (("bad", "good", "es"), ("echo", "good", "es"), ("good", "bad", "fi"),
@@ -31,21 +40,10 @@ CELLS = (("bad", "good", "es"), ("echo", "good", "es"), ("good", "bad", "fi"),
 RECIPE = ("--rows", ROWS, "--languages", LANGUAGES, "--baselines", BASELINES)
 
 
-@dataclass
-class Backends:
-    folder: Path
-    config: Path
-    port: int
-    log: Log
-
-
 @pytest.fixture
 def backends(tmp_path: Path) -> Iterator[Backends]:
-    log = Log()
-    port = free_port()
-    with serving(generator_app(log)) as generator, serving(counting_judge(log, 0.0)) as judge:
-        config = write_config(tmp_path, port, generator, judge, ["good", "bad", "echo"])
-        yield Backends(tmp_path, config, port, log)
+    with loopback_backends(tmp_path) as backends:
+        yield backends
 
 
 def batch_command(backends: Backends, *extra: str) -> list[str]:
@@ -91,15 +89,10 @@ def expected_units() -> tuple[int, int]:
 
 def matrix_through_service(backends: Backends, out: Path, *extra: str) -> list[Cell]:
     """The matrix `sxs matrix` computes through a real `sxs serve` on the backends' store."""
-    process = start_service(backends.config, backends.folder, backends.port)
-    try:
-        server = f"http://127.0.0.1:{backends.port}"
+    with running_service(backends) as server:
         args = ["matrix", "--server", server, "--out", str(out), *RECIPE, *extra]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
     return load_results(out / "matrix.json").cells
 
 
@@ -134,13 +127,9 @@ def test_the_ray_path_stores_what_the_service_then_reads_without_a_call(
         assert cell.score == pytest.approx(independent_score(row, baseline, language))
 
     # the service path alone, on a fresh store, computes the same cells
-    alone = Log()
-    folder = tmp_path_factory.mktemp("service-path")
-    with serving(generator_app(alone)) as generator, serving(counting_judge(alone, 0.0)) as judge:
-        port = free_port()
-        config = write_config(folder, port, generator, judge, ["good", "bad", "echo"])
-        service_cells = matrix_through_service(Backends(folder, config, port, alone), folder / "m")
-    assert sum(alone.judged.values()) == judge_calls
+    with loopback_backends(tmp_path_factory.mktemp("service-path")) as alone:
+        service_cells = matrix_through_service(alone, alone.folder / "m")
+    assert sum(alone.log.judged.values()) == judge_calls
     assert comparable(service_cells) == comparable(batch_cells)
 
     # a rerun submits nothing
@@ -182,14 +171,10 @@ def test_an_in_process_judge_runs_in_ray_tasks(
     batch_cells = matrix_through_service(backends, backends.folder / "m", "--judge", "reference")
     assert judgment_rows(backends.folder) == rows  # every call found stored: none made
 
-    folder = tmp_path_factory.mktemp("service-path")
-    alone = Log()
-    with serving(generator_app(alone)) as generator, serving(counting_judge(alone, 0.0)) as judge:
-        port = free_port()
-        config = write_config(folder, port, generator, judge, ["good", "bad", "echo"])
-        fresh = with_reference_judge(Backends(folder, config, port, alone))
-        service_cells = matrix_through_service(fresh, folder / "m", "--judge", "reference")
-    assert judgment_rows(folder) == rows
+    with loopback_backends(tmp_path_factory.mktemp("service-path")) as alone:
+        fresh = with_reference_judge(alone)
+        service_cells = matrix_through_service(fresh, alone.folder / "m", "--judge", "reference")
+    assert judgment_rows(alone.folder) == rows
     assert comparable(service_cells) == comparable(batch_cells)
     assert any(cell.score not in (None, 50.0) for cell in batch_cells)
 

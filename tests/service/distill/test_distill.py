@@ -16,6 +16,7 @@ from generators.registry import load_registry
 from judges.errors import JudgeDistillationError
 from service.cli import app
 from service.distill.teacher import teacher_pairs
+from service.jobs.envelope import COMPARISON, JobSpec
 from service.jobs.store import JobStore
 from training.tiny_model import TinyLlamaShape, build_tiny_llama
 
@@ -63,15 +64,13 @@ def write_store(
             for index, a in enumerate(MODELS):
                 for b in MODELS[index + 1 :]:
                     request = {"model_a": a, "model_b": b, "language": language}
-                    job = store.job_id(request, judge, "t")
-                    await store.submit(job, request, judge, 9)
+                    job, _ = await store.submit(JobSpec(COMPARISON, request, judge, "t", 9))
                     for item in range(9):
                         ab, ba = teacher(a, b)
                         line = record(item, a, b, ab, ba, judge != "reference")
                         await store.add_item(job, item, str(item), line)
         request = {"model_a": "mono-en", "model_b": "mono-fi", "language": "zh"}
-        job = store.job_id(request, "other", "t")
-        await store.submit(job, request, "other", 1)
+        job, _ = await store.submit(JobSpec(COMPARISON, request, "other", "t", 1))
         await store.add_item(job, 0, "0", record(0, "mono-en", "mono-fi", "2", "1", False))
 
     anyio.run(fill)

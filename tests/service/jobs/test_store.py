@@ -4,23 +4,27 @@ by a process that is no longer the owner, and none left behind by a process that
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from service.jobs.manager import COMPARISON, JobManager
+from common.store import content_key
+from service.jobs.envelope import COMPARISON, JobSpec
+from service.jobs.manager import JobManager
 from service.jobs.metrics import Metrics
 from service.jobs.requests import JobStatus
 from service.jobs.store import Job, JobStore
 
 REQUEST = {"model_a": "good", "model_b": "bad", "language": "es"}
+SPEC = JobSpec(COMPARISON, REQUEST, judge="llm", version="", total=3)
 
 
 def test_a_job_has_one_owner_until_its_lease_lapses(tmp_path: Path) -> None:
     async def scenario() -> None:
         first, second = JobStore(tmp_path / "sxs.db"), JobStore(tmp_path / "sxs.db")
-        job_id = first.job_id(REQUEST, "llm", "")
-        assert await first.submit(job_id, REQUEST, "llm", 3)
+        job_id, created = await first.submit(SPEC)
+        assert created
         assert await first.take(job_id, "A", lease_s=0.3)
         assert not await second.take(job_id, "B", lease_s=0.3)  # A's lease is ahead
         assert await first.renew(job_id, "A", lease_s=0.3)
@@ -42,8 +46,7 @@ def test_a_job_has_one_owner_until_its_lease_lapses(tmp_path: Path) -> None:
 def test_a_cancel_from_anyone_ends_the_owners_lease(tmp_path: Path) -> None:
     async def scenario() -> None:
         owner, other = JobStore(tmp_path / "sxs.db"), JobStore(tmp_path / "sxs.db")
-        job_id = owner.job_id(REQUEST, "llm", "")
-        await owner.submit(job_id, REQUEST, "llm", 3)
+        job_id, _ = await owner.submit(SPEC)
         assert await owner.take(job_id, "A", lease_s=30)
         assert await other.cancel(job_id)
         assert not await other.cancel(job_id)  # already ended
@@ -51,7 +54,7 @@ def test_a_cancel_from_anyone_ends_the_owners_lease(tmp_path: Path) -> None:
         assert not await owner.finish(job_id, "A", JobStatus.DONE)
         job = await owner.get(job_id)
         assert job is not None and job.status is JobStatus.CANCELLED
-        assert not await other.submit(job_id, REQUEST, "llm", 3)  # requeued, not created
+        assert await other.submit(SPEC) == (job_id, False)  # requeued, not created
         job = await owner.get(job_id)
         assert job is not None and (job.status, job.owner) == (JobStatus.QUEUED, None)
         assert await other.take(job_id, "B", lease_s=30)  # nobody holds a requeued job
@@ -62,8 +65,7 @@ def test_a_cancel_from_anyone_ends_the_owners_lease(tmp_path: Path) -> None:
 def test_a_released_job_is_taken_at_once(tmp_path: Path) -> None:
     async def scenario() -> None:
         store = JobStore(tmp_path / "sxs.db")
-        job_id = store.job_id(REQUEST, "llm", "")
-        await store.submit(job_id, REQUEST, "llm", 3)
+        job_id, _ = await store.submit(SPEC)
         assert await store.take(job_id, "A", lease_s=600)
         await store.release(job_id, "A")  # A shut down cleanly
         assert await store.take(job_id, "B", lease_s=600)
@@ -117,12 +119,55 @@ def test_a_service_stopped_while_it_takes_a_job_leaves_no_lease_behind(tmp_path:
             return {}
 
         manager = JobManager(store, {COMPARISON: runner}, Metrics(), parallel=1, lease_s=600)
-        job_id, _ = await manager.submit(REQUEST, "llm", "", 3)
+        submitted, _ = await manager.submit(SPEC)
         await asyncio.wait_for(store.landed.wait(), timeout=10)
         await manager.shutdown()  # the take landed; its answer had not come back
-        job = await store.get(job_id)
+        job = await store.get(submitted.id)
         assert job is not None and job.status is JobStatus.RUNNING
         assert job.owner is None and job.lease_until is None  # the next process takes it at once
         assert ran == []
+
+    asyncio.run(scenario())
+
+
+def test_jobs_stored_before_the_envelope_are_read_and_found_again(tmp_path: Path) -> None:
+    """A comparison stored bare and a consistency job stored as {kind, request} (as versions
+    before the envelope wrote them, with their ids) read as their kind, and submitting the same
+    job again finds them: their ids did not change."""
+    consistency = {"models": ["good"], "mcq_set": "belebele"}
+    old_rows = {
+        content_key(REQUEST, "llm", "v")[:20]: REQUEST,
+        content_key({"kind": "consistency", "request": consistency}, "", "d")[:20]: {
+            "kind": "consistency",
+            "request": consistency,
+        },
+    }
+    store = JobStore(tmp_path / "sxs.db")
+    with sqlite3.connect(tmp_path / "sxs.db") as connection:
+        for job_id, stored in old_rows.items():
+            connection.execute(
+                "insert into jobs (id, request, judge, status, total, created_at, updated_at) "
+                "values (?, ?, ?, 'done', 3, 1.0, 1.0)",
+                [job_id, json.dumps(stored), "llm" if stored is REQUEST else ""],
+            )
+
+    async def scenario() -> None:
+        comparison_id, consistency_id = old_rows
+        found = await store.get(comparison_id)
+        assert found is not None
+        assert (found.kind, found.request, found.resolved) == (COMPARISON, REQUEST, {})
+        found = await store.get(consistency_id)
+        assert found is not None
+        assert (found.kind, found.request, found.resolved) == ("consistency", consistency, {})
+        again = JobSpec(COMPARISON, REQUEST, "llm", "v", 3, resolved={"judges": ["llm"]})
+        assert await store.submit(again) == (comparison_id, False)
+        again = JobSpec("consistency", consistency, "", "d", 3)
+        assert await store.submit(again) == (consistency_id, False)
+        new = JobSpec(COMPARISON, {**REQUEST, "language": "fi"}, "llm", "v", 3, {"judges": ["llm"]})
+        new_id, created = await store.submit(new)
+        assert created
+        row = json.loads(store._connections.writer.execute(
+            "select request from jobs where id = ?", [new_id]).fetchone()[0])  # fmt: skip
+        assert row == {"kind": COMPARISON, "request": new.request, "resolved": {"judges": ["llm"]}}
 
     asyncio.run(scenario())

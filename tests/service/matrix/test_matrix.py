@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -17,10 +16,8 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.matrix.results import load_results
-from service.settings import SAMPLE_EVAL_SET
-from tests.loopback import free_port, serving
 from tests.service.fakes import answer, expected_outcome
-from tests.service.live import SXS, Log, counting_judge, generator_app, start_service, write_config
+from tests.service.live import SXS, Log, instructions, loopback_backends, running_service
 
 ROWS = "good,bad,echo"
 LANGUAGES = "es,fi"
@@ -37,21 +34,11 @@ class Service:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    log = Log()
-    port = free_port()
-    with serving(generator_app(log)) as generator, serving(counting_judge(log, 0.02)) as judge:
-        config = write_config(tmp_path, port, generator, judge, ["good", "bad", "echo"])
-        process = start_service(config, tmp_path, port)
-        try:
-            yield Service(f"http://127.0.0.1:{port}", tmp_path, log)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-
-
-def instructions(language: str) -> list[str]:
-    rows = [json.loads(line) for line in SAMPLE_EVAL_SET.read_text("utf-8").splitlines()]
-    return [row["text"][language] for row in rows]
+    with (
+        loopback_backends(tmp_path, judge_delay_s=0.02) as backends,
+        running_service(backends) as url,
+    ):
+        yield Service(url, tmp_path, backends.log)
 
 
 def independent_score(row: str, baseline: str, language: str) -> float:

@@ -3,9 +3,6 @@ with bootstrap CIs that recover the scripted models' order."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -15,42 +12,29 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.matrix.results import load_results
-from service.settings import SAMPLE_EVAL_SET
-from tests.loopback import free_port, serving
 from tests.service.fakes import QUALITY, expected_outcome
-from tests.service.live import Log, counting_judge, generator_app, start_service, write_config
+from tests.service.live import instructions, loopback_backends, running_service
 
 POINTS = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
 
-def instructions(language: str) -> list[str]:
-    rows = [json.loads(line) for line in SAMPLE_EVAL_SET.read_text("utf-8").splitlines()]
-    return [row["text"][language] for row in rows]
-
-
 def test_a_round_robin_recovers_the_known_order(tmp_path: Path) -> None:
-    log = Log()
-    port = free_port()
-    served = ("tiny", *QUALITY)
-    with serving(generator_app(log, served)) as generator, serving(counting_judge(log)) as judge:
-        config = write_config(tmp_path, port, generator, judge, list(QUALITY))
-        process = start_service(config, tmp_path, port)
-        try:
-            out = tmp_path / "round-robin"
-            rows = ",".join(reversed(QUALITY))  # the order given says nothing of the ranking
-            args = ["matrix", "--server", f"http://127.0.0.1:{port}", "--out", str(out)]
-            result = CliRunner().invoke(
-                app, [*args, "--rows", rows, "--languages", "es,fi", "--all-pairs"]
-            )
-            assert result.exit_code == 0, result.output
-            judged = sum(log.judged.values())
-            again = CliRunner().invoke(
-                app, [*args, "--rows", rows, "--languages", "es,fi", "--all-pairs"]
-            )
-            assert again.exit_code == 0 and sum(log.judged.values()) == judged
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+    with (
+        loopback_backends(tmp_path, tuple(QUALITY), judge_delay_s=0.01) as backends,
+        running_service(backends) as server,
+    ):
+        out = tmp_path / "round-robin"
+        rows = ",".join(reversed(QUALITY))  # the order given says nothing of the ranking
+        args = ["matrix", "--server", server, "--out", str(out)]
+        result = CliRunner().invoke(
+            app, [*args, "--rows", rows, "--languages", "es,fi", "--all-pairs"]
+        )
+        assert result.exit_code == 0, result.output
+        judged = sum(backends.log.judged.values())
+        again = CliRunner().invoke(
+            app, [*args, "--rows", rows, "--languages", "es,fi", "--all-pairs"]
+        )
+        assert again.exit_code == 0 and sum(backends.log.judged.values()) == judged
 
     results = load_results(out / "matrix.json")
     assert len(results.cells) == 2 * 6  # every pair of four models, in each language
