@@ -61,7 +61,11 @@ def _json_lines(source: str, lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as error:
-            raise InputFileError(source, number, f"not valid JSON ({error.msg})") from None
+            document = number == 1 and line.strip() in ("{", "[")
+            hint = ": the file looks like one JSON document; JSON Lines has a record a line"
+            raise InputFileError(
+                source, number, f"not valid JSON ({error.msg}){hint if document else ''}"
+            ) from None
 
 
 def _first_problem(error: ValidationError) -> str:

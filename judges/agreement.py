@@ -14,7 +14,7 @@ invalid pairs, order consistency and first-position preference (`judges.statisti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,12 +178,14 @@ def order_match(first: list[LabelRecord], second: list[LabelRecord]) -> OrderMat
     return OrderMatch(
         exact_match=100.0 * same / len(valid) if valid else None,
         orders=len(valid),
-        first=_behaviour([a for a, _ in kept]),
-        second=_behaviour([b for _, b in kept]),
+        first=behaviour([a for a, _ in kept]),
+        second=behaviour([b for _, b in kept]),
     )
 
 
-def _behaviour(records: list[LabelRecord]) -> JudgeBehaviour:
+def behaviour(records: Sequence[LabelRecord]) -> JudgeBehaviour:
+    """A judge's pairs, invalid pairs, order consistency and first-position preference over
+    records that keep both orders' verdicts."""
     pairs = [
         JudgedPair(outcome_of(r.verdict(Order.AB), r.verdict(Order.BA)),
                    r.verdict(Order.AB), r.verdict(Order.BA))

@@ -13,11 +13,11 @@ import typer
 from common.lists import comma_list
 from generators.registry import load_registry
 from generators.server import sync_adapters
-from judges.agreement import Agreement
 from judges.backends.factory import build_judge
 from judges.backends.openai import OpenAIJudgeConfig
 from judges.cache import JudgmentCache
 from judges.prompts import PAPER_TEMPLATE
+from judges.report_card import ReportCard
 from service.cli.console import percent, print_matrix, sigterm_as_interrupt
 from service.cli.errors import CommandFailedError
 from service.demo import (
@@ -40,6 +40,7 @@ from service.matrix.client import MatrixClient
 from service.matrix.recipe import MatrixRecipe, save_recipe
 from service.matrix.results import Cell, MatrixResults
 from service.reports.demo_summary import in_language_markdown, in_language_shares, own_language_wins
+from service.reports.judge_card import card_markdown, render_card
 from service.reports.render import render
 
 
@@ -118,7 +119,7 @@ def demo(
     _print_wins(results)
     typer.echo("share of responses in the instruction's language, percent (py3langid):")
     typer.echo(in_language_markdown(in_language_shares(results), list(plan.languages)), nl=False)
-    _print_held_out(held_out, student)
+    _print_held_out(held_out, student, out / "distill" / "card")
     print_matrix(student_results)
     typer.echo(student_note(plan))
     _print_wins(student_results)
@@ -155,7 +156,7 @@ def _student_results(held_out: Path) -> Path:
     return held_out.with_name("held_out.distilled.jsonl")
 
 
-async def _held_out(config: OpenAIJudgeConfig, plan: DemoPlan, held_out: Path) -> Agreement:
+async def _held_out(config: OpenAIJudgeConfig, plan: DemoPlan, held_out: Path) -> ReportCard:
     judge = build_judge(config)
     try:
         return await judge_held_out(
@@ -169,23 +170,19 @@ async def _held_out(config: OpenAIJudgeConfig, plan: DemoPlan, held_out: Path) -
         await judge.aclose()
 
 
-def _print_held_out(result: Agreement, student: DistilledJudge) -> None:
+def _print_held_out(card: ReportCard, student: DistilledJudge, out: Path) -> None:
     typer.echo(
-        f"distilled judge vs its teacher on {result.n} held-out pairs (items "
-        f"{', '.join(student.split.held_out_items)}, never trained on): agreement "
-        f"{result.percent:.1f}% [{result.ci_low:.1f}, {result.ci_high:.1f}] (Appendix D)"
+        f"distilled judge vs its teacher on {card.agreement.n} held-out pairs (items "
+        f"{', '.join(student.split.held_out_items)}, never trained on); its training set "
+        f"answered '1' in {percent(student.train_first_share)} of {student.train_examples} "
+        "examples"
     )
-    orders = result.orders
-    if orders is not None:
-        judge = orders.second
-        typer.echo(
-            f"  exact match per order {percent(orders.exact_match)}; the distilled judge: "
-            f"first-position preference {percent(judge.first_position_preference)}, order "
-            f"consistency {percent(judge.order_consistency)}, invalid {judge.invalid} of "
-            f"{judge.pairs} pairs; its training set answered '1' in "
-            f"{percent(student.train_first_share)} of {student.train_examples} examples"
-        )
-    typer.echo(f"  (sxs agreement {student.held_out} {_student_results(student.held_out)})")
+    typer.echo(card_markdown(card), nl=False)
+    written = render_card(card, out)
+    typer.echo(f"card files: {', '.join(str(path) for path in written)}")
+    typer.echo(
+        f"  (sxs judges report {_student_results(student.held_out)} {student.held_out} --out {out})"
+    )
 
 
 async def _run(

@@ -11,9 +11,14 @@ import typer
 from common.lists import comma_list
 from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from service.cli.errors import checked
+from service.cli.judges_report import report
 from service.distill.student import DistillPlan, distill_judge
 
-judges_app = typer.Typer(help="Judges made here: distil a local judge.", no_args_is_help=True)
+judges_app = typer.Typer(
+    help="Judges: distil a local judge; a judge's report card against labels.",
+    no_args_is_help=True,
+)
+judges_app.command("report")(report)
 
 
 @judges_app.command("distill")

@@ -23,7 +23,8 @@ from service.matrix.results import MatrixResults
 COLOURS = "RdYlGn"
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +35,7 @@ def _pyplot() -> Any:
 
 def heatmap(results: MatrixResults, path: Path) -> Path:
     """Figure-1-style heatmap; returns `path`."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
@@ -79,7 +80,7 @@ def heatmap(results: MatrixResults, path: Path) -> Path:
     axes.tick_params(length=0)
     for side in axes.spines.values():
         side.set_visible(False)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def sweep_series(results: MatrixResults) -> dict[str, list[tuple[float, float]]]:
@@ -108,7 +109,7 @@ def sweep(results: MatrixResults, path: Path) -> Path | None:
     series = sweep_series(results)
     if not any(len(points) > 1 for points in series.values()):
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
     for name, points in series.items():
         axes.plot([p for p, _ in points], [s for _, s in points], marker="o", label=name)
@@ -117,7 +118,7 @@ def sweep(results: MatrixResults, path: Path) -> Path | None:
     axes.set_ylabel("IF score against the monolingual baselines")
     axes.set_title(results.recipe.title, fontsize=10)
     axes.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def bilingual(results: MatrixResults, path: Path) -> Path | None:
@@ -130,7 +131,7 @@ def bilingual(results: MatrixResults, path: Path) -> Path | None:
     points = [(lang, own, en) for lang, own, en in points if own is not None or en is not None]
     if not points:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(0.7 * len(points) + 3, 4), dpi=120)
     positions = range(len(points))
     own_scores = [own if own is not None else 0 for _, own, _ in points]
@@ -142,7 +143,7 @@ def bilingual(results: MatrixResults, path: Path) -> Path | None:
     axes.set_ylabel("IF score")
     axes.set_title(results.recipe.title, fontsize=10)
     axes.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _dark(face: Any) -> bool:
@@ -156,19 +157,20 @@ def _percent(row: Any) -> float:
     return float(row.percent)
 
 
-def _save(figure: Any, path: Path, tight: bool = True) -> Path:
+def save_figure(figure: Any, path: Path, tight: bool = True) -> Path:
+    """Write `figure` as a PNG at `path`, atomically, and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if tight:
         figure.tight_layout()
     with atomic_binary_file(path) as handle:  # a reader never sees half a PNG
         figure.savefig(handle, format="png")
-    _pyplot().close(figure)
+    pyplot().close(figure)
     return path
 
 
 def pairwise_heatmap(report: dict[str, dict[str, Any]], languages: list[str], path: Path) -> Path:
     """One panel per model: the consistency M of every pair of languages (CrossIn Fig. 2)."""
-    plt = _pyplot()
+    plt = pyplot()
     models = list(report)
     size = 0.55 * len(languages) + 1.6
     figure, axes = plt.subplots(
@@ -187,4 +189,4 @@ def pairwise_heatmap(report: dict[str, dict[str, Any]], languages: list[str], pa
         panel.set_yticks(range(len(languages)), languages)
         panel.set_title(model, fontsize=9)
     figure.colorbar(image, ax=list(axes[0]), shrink=0.8, label="consistency (%)")
-    return _save(figure, path, tight=False)
+    return save_figure(figure, path, tight=False)

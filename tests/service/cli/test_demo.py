@@ -107,6 +107,13 @@ def test_the_demo_carries_a_real_signal_and_reuses_everything(demo: tuple[Path, 
     valid = [call for call in calls if call["verdict"] is not None]
     assert valid and all(call[f"score_{call['verdict']}"] is not None for call in valid)
     assert "held-out pairs" in stdout and "first-position preference" in stdout
+    # the distilled judge's report card against its teacher, printed and written
+    assert "# Judge report card: the distilled judge against its teacher" in stdout
+    card = json.loads((out / "distill" / "card" / "card.json").read_text("utf-8"))
+    teacher = (out / "distill" / "held_out.jsonl").read_text("utf-8").splitlines()
+    labelled = sum(json.loads(line)["label"] is not None for line in teacher)
+    assert card["agreement"]["n"] + card["invalid"] == labelled > 0
+    assert card["cost"]["prompt_tokens_per_1000"] > 0  # the engine's usage, per 1,000 pairs
 
     second = run_demo(out)
     assert second.returncode == 0, second.stdout + second.stderr
