@@ -71,7 +71,7 @@ def length_controlled_score(
         return None
     pairs = zip(lengths_a, lengths_b, strict=True)
     differences = np.array([length_difference(a, b) for a, b in pairs])
-    spread = float(np.sqrt(np.mean(differences**2) - np.mean(differences) ** 2))
+    spread = float(np.std(differences))  # never the NaN of a tiny negative E[x²] − E[x]²
     if spread < 1e-9:
         return None
     x = differences / spread

@@ -124,3 +124,11 @@ def test_language_policy_outcomes() -> None:
     assert language_controlled(Outcome.TIE, False, False) is Outcome.TIE
     assert language_controlled(Outcome.TIE, True, True) is Outcome.TIE
     assert language_controlled(Outcome.INVALID, False, True) is Outcome.INVALID
+
+
+def test_pairs_of_one_length_ratio_leave_the_length_controlled_score_undefined() -> None:
+    """Every pair with the same ratio of lengths: nothing to fit a slope on, so no score (the
+    variance once came out as a rounding error of E[x²] − E[x]², 1e-9, and the fit divided by
+    it)."""
+    outcomes = [1.0, 0.0, 1.0, 0.5, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
+    assert length_controlled_score(outcomes, [110] * 10, [100] * 10) is None
