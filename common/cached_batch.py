@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from common.concurrency import bounded_map
+from common.single_flight import SingleFlight
 from common.store import off_loop
 
 Task = TypeVar("Task")
@@ -37,7 +38,10 @@ class CachedBatch(Generic[Task, Stored, Result]):
     - `save([(key, task, value), …])`: write values (None: no store at all);
     - `read_back`: write each new value at once and use what the store then holds, for a
       store shared with other processes: the first writer of a key wins, and every result
-      stands for the value stored (not for one computed here and dropped).
+      stands for the value stored (not for one computed here and dropped);
+    - `flights`: shared by the runs of one process, a key computed by one of them at once is
+      awaited by the others, not computed again (two comparisons sharing a baseline's
+      response, run at the same time).
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class CachedBatch(Generic[Task, Stored, Result]):
         concurrency: int,
         flush_every: int = 64,
         read_back: bool = False,
+        flights: SingleFlight[Result] | None = None,
     ) -> None:
         self.key = key
         self.compute = compute
@@ -60,9 +65,10 @@ class CachedBatch(Generic[Task, Stored, Result]):
         self.load = load
         self.save = save
         self.concurrency = concurrency
-        self.flush_every = 1 if read_back else flush_every
+        self.flush_every = 1 if read_back or flights is not None else flush_every
         self.read_back = read_back and load is not None and save is not None
         self.counts = BatchCounts()
+        self.flights = flights
         self._unsaved: list[tuple[str, Task, Stored]] = []
 
     async def run(
@@ -77,6 +83,25 @@ class CachedBatch(Generic[Task, Stored, Result]):
             if key in known:
                 self.counts.cache_hits += 1
                 return self.from_store(task, known[key])
+            if self.flights is None:
+                return await fresh(task, key)
+            # a run sharing `flights` computing this key now: its result is ours; one that
+            # computed it since our `load` stored it before its flight ended (`fresh`)
+            result, shared = await self.flights.run(key, lambda: fresh(task, key, again=True))
+            if not shared:
+                return result
+            self.counts.cache_hits += 1
+            value = self.to_store(result)
+            return result if value is None else self.from_store(task, value)
+
+        async def fresh(task: Task, key: str, again: bool = False) -> Result:
+            """The task's result, computed and stored (`again`: unless the store has it now)."""
+            if again and self.load is not None:
+                late = (await off_loop(self.load, [key])).get(key)
+                if late is not None:
+                    self.counts.cache_hits += 1
+                    known[key] = late
+                    return self.from_store(task, late)
             result = await self.compute(task)
             self.counts.computed += 1
             value = self.to_store(result)

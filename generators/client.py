@@ -23,6 +23,7 @@ from typing import Any
 from common.cached_batch import CachedBatch
 from common.completions import completion_body, completion_text
 from common.openai_http import ClientSettings, MalformedAnswerError
+from common.single_flight import SingleFlight
 from common.store import content_key
 from generators.cache import GenerationCache, GenerationRecord, StoredGeneration
 from generators.endpoints import ModelEndpoints
@@ -77,9 +78,11 @@ class Generator:
         client: ClientSettings | None = None,
         flush_every: int = 64,
         read_back: bool = False,
+        flights: SingleFlight[Generation] | None = None,
     ) -> None:
         """`read_back`: for a cache other processes write too, each response is stored at once
-        and the stored one used (see `CachedBatch`)."""
+        and the stored one used; `flights`: shared by generators of one process, a response
+        one of them is generating is awaited by the others (see `CachedBatch`)."""
         self.registry = registry
         self.cache = cache
         client = client or ClientSettings()
@@ -95,6 +98,7 @@ class Generator:
             concurrency=client.concurrency,
             flush_every=flush_every,
             read_back=read_back,
+            flights=flights,
         )
 
     @property
