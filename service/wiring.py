@@ -24,7 +24,10 @@ from service.jobs.envelope import COMPARISON
 from service.jobs.health import HealthChecker
 from service.jobs.manager import JobManager
 from service.jobs.metrics import Metrics
+from service.jobs.requests import ComparisonRequest
 from service.jobs.store import JobStore
+from service.plans.model import RunPlan
+from service.plans.plan import plan_comparisons
 from service.settings import ServiceSettings
 
 
@@ -44,6 +47,18 @@ class Service:
     jobs: JobManager
     metrics: Metrics
     health: HealthChecker
+
+    async def plan(self, request: ComparisonRequest) -> RunPlan:
+        """What a comparison's run would do (`service.plans`): no call, no job."""
+        comparisons = self.comparisons
+        return await plan_comparisons(
+            comparisons,
+            comparisons.generation_cache,
+            self.judgment_cache,
+            self.settings.judges,
+            [request],
+            comparisons.generator_client,
+        )
 
     def token_ok(self, header: str | None) -> bool:
         """Whether the Authorization header carries the configured token (constant time)."""

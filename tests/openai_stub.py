@@ -130,7 +130,12 @@ def create_app(
     async def listing(request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": name} for name in models]})
 
+    async def tokenize(request: Request) -> JSONResponse:  # vLLM's /tokenize, the stub's count
+        count = len(_prompt_of(await request.json()).split())
+        return JSONResponse({"count": count, "max_model_len": 8192, "tokens": list(range(count))})
+
     routes = [
+        Route("/tokenize", tokenize, methods=["POST"]),
         Route("/v1/models", listing, methods=["GET"]),
         Route("/v1/completions", complete, methods=["POST"]),
         Route("/v1/chat/completions", complete, methods=["POST"]),

@@ -23,6 +23,7 @@ from service.api.schemas import (
     JudgmentResponse,
 )
 from service.api.views import call_view, comparison_view, item_view
+from service.plans.model import RunPlan
 
 router = APIRouter()
 MAX_OFFSET = 2**31  # SQLite takes 64-bit integers; no comparison has this many items
@@ -63,18 +64,22 @@ async def judge_pair(body: JudgmentRequest, service: ServiceDep) -> JudgmentResp
 
 @router.post(
     "/comparisons",
-    response_model=ComparisonView,
+    response_model=ComparisonView | RunPlan,
     status_code=status.HTTP_202_ACCEPTED,
     tags=COMPARISONS,
-    responses=submission_responses(ComparisonView, JOB_LINKS),
+    responses=submission_responses(ComparisonView, JOB_LINKS, plan=RunPlan),
 )
 async def submit(
     body: ComparisonRequest, service: ServiceDep, response: Response
-) -> ComparisonView:
+) -> ComparisonView | RunPlan:
     """Compare model A with model B on one language; returns the job at once.
 
     The same request again returns the same job (200); a failed or cancelled one is resumed.
+    With `"dry_run": true`, the plan of the run instead (200): no job, no model or judge call.
     """
+    if body.dry_run:
+        response.status_code = status.HTTP_200_OK
+        return await service.plan(body)
     job, created = await service.jobs.submit(service.comparisons.submission(body))
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -51,9 +51,15 @@ BODY_ERRORS = error_responses(400)  # routes that read a body
 
 
 def submission_responses(
-    view: type[BaseModel], links: Mapping[str, object]
+    view: type[BaseModel], links: Mapping[str, object], plan: type[BaseModel] | None = None
 ) -> dict[int | str, dict[str, object]]:
     """A job submission's answers: 202 for a new job, 200 for one found again (both with the
-    job's view and its links), and the errors of a body."""
+    job's view and its links) or, where the route plans (`plan`), for a dry run's plan; and
+    the errors of a body."""
     found = {"model": view, "description": "the same request already exists", "links": links}
-    return BODY_ERRORS | {202: {"links": links}, 200: found}
+    if plan is not None:
+        found |= {
+            "model": view | plan,
+            "description": "the same request already exists; or, for a dry run, the plan",
+        }
+    return BODY_ERRORS | {202: {"model": view, "links": links}, 200: found}

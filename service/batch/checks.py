@@ -8,15 +8,15 @@ from collections.abc import Iterable
 from judges.backends.base import LOCAL
 from service.batch.context import BatchContext
 from service.batch.errors import BatchInputError
-from service.batch.units import Plan
 from service.jobs.health import OK, probe_judge
 from service.jobs.requests import ComparisonRequest
+from service.plans.units import Units
 
 HTTP_JUDGES = ("openai",)  # sent through Ray's HTTP processor
 LOCAL_JUDGES = ("reference",)  # run in Ray tasks
 
 
-def check_backends(context: BatchContext, work: Plan, judges: Iterable[str], engine: bool) -> None:
+def check_backends(context: BatchContext, work: Units, judges: Iterable[str], engine: bool) -> None:
     """The endpoints of the models and judges with units to run answer now, else a
     `BatchInputError` naming the first that does not (nothing is submitted). In the engine
     mode the models run in Ray: there are no endpoints to check."""

@@ -1,8 +1,8 @@
 """The batch path's driver: check, plan, run the passes on Ray, store what arrives.
 
-1. Every cell's request is checked and its units listed (`units.plan`); a judge the path
-   cannot send, and (when there is work) a backend that does not answer or a Ray cluster out
-   of reach, stop the run before any unit is submitted.
+1. Every cell's request is checked and its units listed (`service.plans.units`); a judge the
+   path cannot send, and (when there is work) a backend that does not answer or a Ray cluster
+   out of reach, stop the run before any unit is submitted.
 2. The generation pass: every missing response, through the model's endpoints.
 3. The judge passes: every missing judge call over the pairs now stored, both orders; an
    output that is no verdict is asked again (a judge whose retries differ) up to the service's
@@ -35,7 +35,6 @@ from service.batch.checks import HTTP_JUDGES, check_backends, sendable_judges
 from service.batch.context import BatchContext
 from service.batch.engine import EngineSpec
 from service.batch.pipeline import EndpointRows, RaySettings
-from service.batch.units import GenerationUnit, JudgmentUnit, cell_requests, plan
 from service.batch.wire import (
     Failure,
     HttpRequest,
@@ -47,7 +46,9 @@ from service.batch.wire import (
     read_generation,
     read_judgment,
 )
+from service.jobs.requests import ComparisonRequest
 from service.matrix.recipe import MatrixRecipe
+from service.plans.units import GenerationUnit, JudgmentUnit, Units, missing_units
 
 Progress = Callable[[str, int, int], None]  # (stage, units done, units in the stage)
 
@@ -112,8 +113,8 @@ def run_batch(
     `engine` (the engines' spec, made when there is work), models run in vLLM engines inside
     Ray (the engine mode), else through the registry's endpoints and the judges' servers."""
     started = time.monotonic()
-    requests = cell_requests(recipe)
-    first = plan(context, requests)
+    requests = recipe.cell_requests()
+    first = missing(context, requests)
     judges = sendable_judges(context, requests, engine is not None)
     report = BatchReport(
         StageCounts(stored_before=first.stored_generations),
@@ -127,13 +128,20 @@ def run_batch(
     pipeline.connect(settings)
     try:
         _generate(context, first.generations, sender, report, on_progress)
-        second = plan(context, requests)
+        second = missing(context, requests)
         report.blocked_pairs = second.blocked_pairs
         _judge(context, second.judgments, sender, report, on_progress)
     finally:
         pipeline.disconnect()
     report.seconds = time.monotonic() - started
     return report
+
+
+def missing(context: BatchContext, requests: list[ComparisonRequest]) -> Units:
+    """The units the store lacks for `requests`, as the service keys them."""
+    return missing_units(
+        context.requests, context.generation_cache, context.judgment_cache, requests
+    )
 
 
 def _generate(

@@ -20,7 +20,7 @@ from generators.registry import PromptFormat, Registry
 from judges.backends.base import JudgeReply
 from judges.backends.openai import ApiKind, JudgeModelConfig, judge_request, reply_of
 from judges.sxs import paid_together
-from service.batch.units import GenerationUnit, JudgmentUnit
+from service.plans.units import GenerationUnit, JudgmentUnit
 
 
 @dataclass(frozen=True, slots=True)

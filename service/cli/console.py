@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +28,8 @@ from service.matrix.client import CellProgress, MatrixClient
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import Cell, MatrixResults
 from service.matrix.tables import markdown_table, table_rows, usage_line
+from service.plans.model import MatrixPlan
+from service.plans.text import plan_table
 from service.reports.panels import JUDGE_HEADERS, agreement_lines, judge_rows, score_with_ci
 from service.reports.ratings import round_robin_markdown, round_robin_ratings
 
@@ -152,6 +155,11 @@ def print_table(
     console = Console()
     for table in fitted_tables(headers, rows, console.width, keys, title):
         console.print(table)
+
+
+def print_plan(plan: MatrixPlan, as_json: bool) -> None:
+    """A plan on stdout: its table (`service.plans.text`), or its JSON."""
+    typer.echo(plan.model_dump_json(indent=2) if as_json else plan_table(plan), nl=as_json)
 
 
 def print_matrix(results: MatrixResults) -> None:

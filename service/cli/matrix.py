@@ -9,18 +9,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from service.cli.console import print_matrix, run_matrix_with_progress
+from service.cli.console import print_matrix, print_plan, run_matrix_with_progress
 from service.cli.errors import CommandFailedError, StoppedError
 from service.cli.options import (
     HeatmapOption,
     JudgeOption,
     LanguagePolicyOption,
+    PlanJsonOption,
+    PlanOption,
     ServerOption,
     TokenOption,
     matrix_recipe,
 )
 from service.matrix.client import MatrixClient
+from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import MatrixResults, ScoreKind, save_results
+from service.plans.model import MatrixPlan
 from service.reports.render import render
 
 
@@ -53,13 +57,16 @@ def matrix(
         ),
     ] = False,
     heatmaps: HeatmapOption = [ScoreKind.RAW],  # noqa: B006 (typer reads it, never mutates it)
+    plan: PlanOption = False,
+    as_json: PlanJsonOption = False,
 ) -> None:
     """An IF score matrix: each row model against each language's baseline (or against one
     --reference in every language), in that language.
 
     Writes matrix.json (everything), matrix.csv (one line per cell), scores.csv, matrix.md
     (raw, length- and language-controlled scores), ratings.md and the figures into OUT.
-    Interrupted, it resumes when run again.
+    Interrupted, it resumes when run again. With --plan, only what it would do (generations
+    and judge calls needed and stored, tokens, price, time) per cell: no job, no call.
     """
     recipe = matrix_recipe(
         recipe_file,
@@ -73,6 +80,9 @@ def matrix(
         all_pairs,
     )
     client = MatrixClient(server, token=token, concurrency=concurrency)
+    if plan:
+        print_plan(asyncio.run(_plan(client, recipe)), as_json)
+        return
     console = Console(stderr=True)
     try:
         results = asyncio.run(run_matrix_with_progress(client, recipe, console))
@@ -94,3 +104,10 @@ def matrix(
             f"{len(missing)} cells failed (e.g. {first.row} · {first.language}: {first.error}); "
             "fix the cause and run the same command again"
         )
+
+
+async def _plan(client: MatrixClient, recipe: MatrixRecipe) -> MatrixPlan:
+    try:
+        return await client.plan(recipe)
+    finally:
+        await client.aclose()

@@ -41,6 +41,15 @@ JudgeOption = Annotated[
         "majority decides each order",
     ),
 ]
+PlanOption = Annotated[
+    bool,
+    typer.Option(
+        "--plan",
+        help="only say what the run would do (generations and judge calls needed and stored, "
+        "tokens, price, time): no job, no model or judge call",
+    ),
+]
+PlanJsonOption = Annotated[bool, typer.Option("--json", help="with --plan: the plan as JSON")]
 HeatmapOption = Annotated[
     list[ScoreKind],
     typer.Option(

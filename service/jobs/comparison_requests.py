@@ -86,7 +86,8 @@ class ComparisonRequests:
             )
         return JobSpec(
             kind=COMPARISON,
-            request=request.model_dump(mode="json"),
+            # a dry run is never a job: the stored request, and so the job's id, are without it
+            request=request.model_dump(mode="json", exclude={"dry_run"}),
             judge=judge_column(names),
             version=self.template.hash + self.content_digest(request),
             total=len(items),

@@ -19,7 +19,7 @@ from common.concurrency import bounded_map
 from common.openai_http import ClientSettings
 from common.single_flight import SingleFlight
 from generators.cache import GenerationCache
-from generators.client import GenerationRequest, Generator
+from generators.client import Generation, GenerationRequest, Generator
 from generators.eval_sets import EvalSet
 from generators.registry import Registry
 from judges.backends.base import Judge
@@ -95,6 +95,7 @@ class Comparisons(ComparisonRequests):
         self._summaries: dict[str, tuple[int, bool, Summary]] = {}
         self._on_language: dict[str, dict[str, OnLanguage]] = {}  # by job, by item: once each
         self._flights: SingleFlight[JudgedCall] = SingleFlight()  # shared by every job
+        self._generating: SingleFlight[Generation] = SingleFlight()  # the same
         self._claims = claims  # ... and with other processes on the store
         self._requests: dict[str, ComparisonRequest] = {}  # by job id: each parsed once
 
@@ -121,6 +122,7 @@ class Comparisons(ComparisonRequests):
             cache=self.generation_cache,
             client=self.generator_client.but(concurrency=2 * self.item_concurrency),
             read_back=True,  # another process may generate the same response: one is kept
+            flights=self._generating,  # ... and another job of this one waits for it
         )
         panel = {
             name: SideBySide(

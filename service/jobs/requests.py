@@ -106,6 +106,11 @@ class ComparisonRequest(Strict):
         description="off_language_loses: a response not in `language` loses its pair in the "
         "language-controlled score (the raw score is unchanged); none: no language check",
     )
+    dry_run: bool = Field(
+        default=False,
+        description="answer 200 with the plan of the run (generations and judge calls needed "
+        "and stored, tokens, price, time) instead of submitting: no job, no model or judge call",
+    )
 
     @model_validator(mode="after")
     def _sensible(self) -> ComparisonRequest:

@@ -23,6 +23,7 @@ from common.urls import shown
 from service.api.schemas import ComparisonView, JobStatus
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
+from service.plans.model import CellPlan, MatrixPlan, RunPlan, combined
 
 MAX_POLL_FAILURES = 60
 
@@ -145,6 +146,28 @@ class MatrixClient:
         return MatrixResults(
             recipe=recipe, cells=[self.finished[key] for key in recipe.comparisons()]
         )
+
+    async def plan(self, recipe: MatrixRecipe) -> MatrixPlan:
+        """Every cell's plan (a dry run of its comparison: no job, no model or judge call) and
+        their sum, a response two cells share counted once."""
+        await self.check(recipe)
+        cells = [key for key in recipe.comparisons() if key[0] != key[1]]
+
+        async def one(key: tuple[str, str, str]) -> RunPlan:
+            body = recipe.comparison_body(*key) | {"dry_run": True}
+            try:
+                return RunPlan.model_validate(
+                    await self._http.post([f"{self.base}/comparisons"], body)
+                )
+            except EndpointRejectedError as error:
+                raise MatrixError(f"{key[0]} · {key[2]}: the service refused: {error}") from None
+
+        plans = await bounded_map(cells, one, self.concurrency)
+        return MatrixPlan(
+            cells=[CellPlan(row=row, baseline=baseline, language=language, plan=plan)
+                   for (row, baseline, language), plan in zip(cells, plans, strict=True)],
+            total=combined(plans),
+        )  # fmt: skip
 
     async def cell(
         self,

@@ -39,7 +39,7 @@ from common.languages import LANGUAGE_CODE
 from common.lists import comma_list
 from common.toml_file import read_toml
 from judges.language_control import LanguagePolicy
-from service.jobs.requests import Panel
+from service.jobs.requests import ComparisonRequest, Panel
 
 
 class RecipeError(Exception):
@@ -170,6 +170,14 @@ class MatrixRecipe(BaseModel):
         if self.language_policy is not None:
             body["language_policy"] = self.language_policy.value
         return body
+
+    def cell_requests(self) -> list[ComparisonRequest]:
+        """The comparison request of every cell that needs one (the diagonal needs none)."""
+        return [
+            ComparisonRequest.model_validate(self.comparison_body(row, baseline, language))
+            for row, baseline, language in self.comparisons()
+            if row != baseline
+        ]
 
     def models(self) -> list[str]:
         """Every model the matrix needs: rows, then baselines that are not rows."""

@@ -14,8 +14,8 @@ from judges.backends.openai import JudgeMode, OpenAIJudgeConfig
 from judges.verdicts import Order, Verdict
 from service.batch.answers import Run, collect, pipeline_failure, without_nulls
 from service.batch.driver import _arrived
-from service.batch.units import GenerationUnit, JudgmentUnit
 from service.batch.wire import Failure, read_generation, read_judgment
+from service.plans.units import GenerationUnit, JudgmentUnit
 
 GENERATION = GenerationUnit("k", GenerationRequest("mono-es", "es", "7", "Hola"))
 CALL = JudgeCall("7", Order.AB, "Hola", "uno", "dos", "prompt")

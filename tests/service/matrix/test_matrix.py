@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -187,3 +188,45 @@ def test_a_fixed_reference_matrix_scores_every_row_against_one_model(service: Se
             assert cell.score == pytest.approx(independent_score(row, "base", language))
     assert jobs(service) == 6
     assert (out / "heatmap.png").stat().st_size > 0
+
+
+def test_a_matrix_plan_is_what_the_matrix_then_does(service: Service) -> None:
+    """`sxs matrix --plan`: no call and no job; the matrix then generates exactly what it
+    planned (a baseline's response shared by two cells once) and makes its judge calls but two
+    for each pair whose responses turn out identical (the plan's bound, said so)."""
+    planned = CliRunner().invoke(app, [*matrix_args(service, service.folder / "m"), "--plan",
+                                       "--json"])  # fmt: skip
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    assert sum(service.log.generated.values()) == 0 and not service.log.judged
+    assert jobs(service) == 0
+    cells = (("bad", "good", "es"), ("echo", "good", "es"), ("good", "bad", "fi"),
+             ("echo", "bad", "fi"))  # fmt: skip
+    assert {(c["row"], c["baseline"], c["language"]) for c in plan["cells"]} == set(cells)
+    items = len(instructions("es"))
+    # three models' responses in each language: the baseline's serves two cells
+    assert plan["total"]["generations"] == {"needed": 2 * 3 * items, "stored": 0}
+    assert sum(c["plan"]["generations"]["needed"] for c in plan["cells"]) == 4 * 2 * items
+    assert plan["total"]["judge_calls"] == {"needed": 4 * 2 * items, "stored": 0}
+    assert (
+        "| **total** |"
+        in CliRunner().invoke(app, [*matrix_args(service, service.folder / "m"), "--plan"]).output
+    )
+
+    result = CliRunner().invoke(app, matrix_args(service, service.folder / "m"))
+    assert result.exit_code == 0, result.output
+    identical = sum(
+        answer(row, text) == answer(baseline, text)
+        for row, baseline, language in cells
+        for text in instructions(language)
+    )
+    assert sum(service.log.generated.values()) == plan["total"]["generations"]["needed"]
+    assert (
+        sum(service.log.judged.values()) == plan["total"]["judge_calls"]["needed"] - 2 * identical
+    )
+
+    again = json.loads(CliRunner().invoke(
+        app, [*matrix_args(service, service.folder / "m"), "--plan", "--json"]).stdout)  # fmt: skip
+    assert again["total"]["generations"] == {"needed": 0, "stored": 2 * 3 * items}
+    assert again["total"]["judge_calls"]["needed"] == 0
+    assert again["total"]["price"] == 0.0  # nothing left to pay for

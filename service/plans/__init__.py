@@ -1,0 +1,1 @@
+"""What a run will do before it runs: the units the store lacks, their tokens, price and time."""

@@ -1,0 +1,146 @@
+"""The plan of comparisons: what their run will do, before it runs, without a model or judge
+call and without a job.
+
+The units are the ones the run itself would find missing (`units.missing_units`, keyed as the
+service keys them), so a plan's generations and judge calls are the run's: a rerun's plan says
+0 and 0. Judge calls of a pair whose responses are not generated yet cannot be keyed: they are
+counted as two a judge (at most: identical responses need none) and their prompts estimated.
+Tokens are exact where the server tokenizes (`tokens`), the price comes from each judge's
+configured prices (unknown, and said so, where a judge has none), and the time from the
+throughput the store recorded in its last run (`throughput`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from common.openai_http import ClientSettings
+from common.store import off_loop
+from generators.cache import GenerationCache
+from generators.client import generation_body
+from judges.backends.factory import JudgeConfig
+from judges.backends.openai import JudgeModelConfig, judge_request
+from judges.cache import JudgmentCache
+from service.jobs.comparison_requests import ComparisonRequests
+from service.jobs.requests import ComparisonRequest
+from service.plans.model import GenerationKeys, JudgePlan, Needed, Rates, RunPlan, seconds_for
+from service.plans.throughput import recorded_rate
+from service.plans.tokens import Prompt, count_tokens, estimated_tokens, server_root
+from service.plans.units import Units, missing_units
+
+
+async def plan_comparisons(
+    checker: ComparisonRequests,
+    generation_cache: GenerationCache,
+    judgment_cache: JudgmentCache,
+    judge_configs: Mapping[str, JudgeConfig],
+    requests: list[ComparisonRequest],
+    generator_client: ClientSettings,
+) -> RunPlan:
+    """The plan of `requests` on this store (each request checked as a submission is)."""
+    for request in requests:
+        checker.submission(request)  # a request the run would refuse is refused here
+    units = await off_loop(missing_units, checker, generation_cache, judgment_cache, requests)
+    registry, notes = checker.registry, []
+    generation_prompts = [
+        Prompt(server_root(registry.served(unit.request.model).endpoints[0]),
+               generation_body(registry, unit.request), generator_client.api_key)
+        for unit in units.generations
+    ]  # fmt: skip
+    generated = await count_tokens(generation_prompts)
+    notes += [f"generation prompts: {line}" for line in generated.how]
+    judges = [await _judge_plan(name, judge_configs.get(name), units, checker, notes)
+              for name in dict.fromkeys(u.judge for u in units.judgments)
+              | dict.fromkeys(name for name, _ in units.blocked)]  # fmt: skip
+    prices = [judge.price for judge in judges]
+    unpriced = [judge.judge for judge in judges if judge.price is None]
+    if unpriced:
+        notes.append(f"price unknown: no prices configured for {', '.join(unpriced)}")
+    calls = len(units.judgments) + len(units.blocked)
+    rates = _rates(generation_cache.path, notes)
+    seconds = seconds_for(len(units.generations), calls, rates)
+    if seconds is None and (units.generations or calls):
+        notes.append("time unknown: this store recorded no run of what is needed to time it")
+    keys = [unit.key for unit in units.generations]
+    return RunPlan(
+        comparisons=len(requests),
+        items=sum(len(checker.items(request)) for request in requests),
+        generations=Needed(needed=len(units.generations), stored=units.stored_generations),
+        judge_calls=Needed(needed=calls, stored=units.stored_judgments),
+        awaiting_generation=len(units.blocked),
+        generation_prompt_tokens=generated.tokens,
+        exact_generation_tokens=generated.is_exact,
+        judges=judges,
+        price=None if unpriced else sum(price or 0.0 for price in prices),
+        seconds=seconds,
+        rates=rates,
+        notes=notes,
+        generation_keys=GenerationKeys(
+            needed=dict(zip(keys, generated.each, strict=True)), stored=units.stored_keys
+        ),
+    )
+
+
+async def _judge_plan(
+    name: str,
+    config: JudgeConfig | None,
+    units: Units,
+    checker: ComparisonRequests,
+    notes: list[str],
+) -> JudgePlan:
+    calls = [unit.call for unit in units.judgments if unit.judge == name]
+    blocked = [instruction for judge, instruction in units.blocked if judge == name]
+    if not isinstance(config, JudgeModelConfig):  # a local judge: no server, no tokens
+        notes.append(f"judge {name}: computed here, no tokens")
+        return JudgePlan(judge=name, calls=len(calls) + len(blocked), prompt_tokens=0,
+                         completion_tokens=0, exact_tokens=True, price=0.0)  # fmt: skip
+    api_key = config.api_key.get_secret_value() if config.api_key is not None else None
+    root = server_root(config.base_urls[0])
+    bodies = [judge_request(config, call.prompt, attempt=1) for call in calls]
+    counted = await count_tokens([Prompt(root, body, api_key) for body in bodies])
+    notes += [f"judge {name} prompts: {line}" for line in counted.how]
+    awaiting = _awaiting_tokens(blocked, checker, notes, name)
+    per_call = int(judge_request(config, "", attempt=1).get("max_tokens") or 0)
+    completion = per_call * (len(calls) + len(blocked))
+    prompt = counted.tokens + awaiting
+    price = None
+    if config.prices is not None:
+        price = (prompt * config.prices.prompt_per_million
+                 + completion * config.prices.completion_per_million) / 1e6  # fmt: skip
+    return JudgePlan(
+        judge=name,
+        calls=len(calls) + len(blocked),
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        exact_tokens=counted.is_exact and not blocked,
+        price=price,
+    )
+
+
+def _awaiting_tokens(
+    instructions: list[str], checker: ComparisonRequests, notes: list[str], name: str
+) -> int:
+    """Estimated prompt tokens of judge calls whose responses are not generated yet: the
+    template around the instruction, and two responses of the sampling's max_tokens."""
+    if not instructions:
+        return 0
+    answer = checker.registry.sampling.max_tokens
+    notes.append(
+        f"judge {name}: {len(instructions)} calls await responses; their prompts are estimated "
+        f"with two responses of max_tokens ({answer}) each: an upper bound"
+    )
+    return round(sum(estimated_tokens(checker.template.render(text, "", "")) + 2 * answer
+                     for text in instructions))  # fmt: skip
+
+
+def _rates(store: Path, notes: list[str]) -> Rates:
+    found = {table: recorded_rate(store, table) for table in ("generations", "judgments")}
+    for table, rate in found.items():
+        if rate is not None:
+            notes.append(f"time: {table} at {rate.per_second:.1f}/s, this store's last run of "
+                         f"them ({rate.rows} in {rate.seconds:.0f} s)")  # fmt: skip
+    return Rates(
+        generations=None if found["generations"] is None else found["generations"].per_second,
+        judgments=None if found["judgments"] is None else found["judgments"].per_second,
+    )
