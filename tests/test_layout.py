@@ -103,7 +103,9 @@ def test_ray_is_imported_by_the_batch_pipeline_alone() -> None:
     assert importers == {"service.batch.pipeline"}
 
 
-@pytest.mark.parametrize("room", ["service.jobs", "service.reports", "service.matrix"])
+@pytest.mark.parametrize(
+    "room", ["service.jobs", "service.reports", "service.matrix", "service.plans"]
+)
 def test_the_service_rooms_import_no_cli_and_no_http_layer(room: str) -> None:
     wrong = {
         (name, imported)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from enum import StrEnum
@@ -26,8 +27,10 @@ from service.batch.driver import BatchReport, StageCounts, run_batch
 from service.batch.engine import EngineSpec, engine_spec
 from service.batch.errors import BatchRunError
 from service.batch.pipeline import RaySettings
+from service.cli.console import print_plan
 from service.cli.errors import checked
-from service.cli.options import JudgeOption, matrix_recipe
+from service.cli.options import JudgeOption, PlanOption, matrix_recipe
+from service.plans.plan import plan_recipe
 from service.settings import load_settings
 from service.wiring import Service, build_service
 
@@ -86,7 +89,10 @@ def batch(
             help="the Python with vllm (and ray) that runs the engines [default: this one]",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    plan: PlanOption = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary (or the plan) as JSON")
+    ] = False,
 ) -> None:
     """Store every response and judge call a recipe's matrix needs, on Ray.
 
@@ -96,7 +102,8 @@ def batch(
     configured judges; --mode engine: vLLM engines inside Ray) and writes each batch into the
     store as it arrives. Then `sxs matrix`
     with the same recipe, through `sxs serve --config` on this store, makes no backend call.
-    Interrupted or failed, the same command submits only the missing units.
+    Interrupted or failed, the same command submits only the missing units. With --plan,
+    only what it would do per cell (units needed and stored, tokens, price, time): no call.
     """
     recipe = matrix_recipe(recipe_file, rows, languages, baselines, eval_set, judge, reference)
     ray = checked(
@@ -110,6 +117,12 @@ def batch(
         _OPTIONS,
     )
     service = build_service(load_settings(config))
+    if plan:
+        context = batch_context(service)
+        print_plan(asyncio.run(plan_recipe(context.requests, context.generation_cache,
+                                           context.judgment_cache, context.judge_configs, recipe,
+                                           context.generator_client)), as_json)  # fmt: skip
+        return
 
     def engine() -> EngineSpec:
         return engine_spec(service.registry, device or detect_device(), engine_python)

@@ -23,8 +23,16 @@ from judges.prompts import PAPER_TEMPLATE, JudgeTemplate
 from judges.results import judged_pair, result_record
 from judges.statistics import Summary, summarize
 from judges.sxs import PairResult, SideBySide
-from service.cli.console import progress_bar
+from service.cli.console import print_plan, progress_bar
 from service.cli.errors import UsageError, checked
+from service.cli.options import (
+    CompletionPriceOption,
+    PlanOption,
+    PromptPriceOption,
+    prices_option,
+)
+from service.plans.model import MatrixPlan
+from service.plans.pairs import plan_pairs
 
 # the judge backends `sxs judge` can use: every kind of the judge settings' union
 Backend = StrEnum("Backend", {kind.upper().replace("-", "_"): kind for kind in JUDGE_KINDS})  # type: ignore[misc]
@@ -108,9 +116,17 @@ def judge(
         bool,
         typer.Option("--allow-empty", help="judge empty responses as they are instead of refusing"),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    prompt_price: PromptPriceOption = None,
+    completion_price: CompletionPriceOption = None,
+    plan: PlanOption = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary (or the plan) as JSON")
+    ] = False,
 ) -> None:
-    """Judge every pair in both orders and report model A's discounted-tie score vs B."""
+    """Judge every pair in both orders and report model A's discounted-tie score vs B.
+
+    With --plan, only what it would do (judge calls needed and stored, tokens, price, time):
+    no judge call."""
     pairs = read_pairs(pairs_file, allow_empty=allow_empty)
     config = _judge_config(
         backend,
@@ -126,6 +142,7 @@ def judge(
         batch_size=batch_size,
         poll_s=poll,
         path=replay,
+        prices=prices_option(prompt_price, completion_price),
     )
     if backend is BATCH and no_cache:
         raise UsageError(
@@ -134,6 +151,11 @@ def judge(
         )
     prompt = JudgeTemplate.from_file(template) if template else PAPER_TEMPLATE
     cache = None if no_cache else JudgmentCache(db)
+    if plan:
+        judged = build_judge(config, store=db)
+        run = asyncio.run(plan_pairs(judged, config, prompt, cache, pairs, db))
+        print_plan(MatrixPlan(cells=[], total=run), as_json)
+        return
     sxs = SideBySide(
         build_judge(config, store=db),
         template=prompt,

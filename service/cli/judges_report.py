@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from judges.report_card import read_card_records, report_card
-from judges.usage import JudgePrices
-from service.cli.errors import UsageError
+from service.cli.options import CompletionPriceOption, PromptPriceOption, prices_option
 from service.reports.judge_card import card_markdown, render_card
 
 
@@ -35,31 +34,20 @@ def report(
             help="the judge's own model, for self-preference (as model_a/model_b name it)"
         ),
     ] = None,
-    prompt_price: Annotated[
-        float | None, typer.Option(min=0, help="price of a million prompt tokens")
-    ] = None,
-    completion_price: Annotated[
-        float | None, typer.Option(min=0, help="price of a million completion tokens")
-    ] = None,
+    prompt_price: PromptPriceOption = None,
+    completion_price: CompletionPriceOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the card as JSON")] = False,
 ) -> None:
     """Whether a judge can be trusted, in one card: agreement with the labels (Appendix D,
     95% CI, per language), Cohen's kappa, position bias, length bias (longer-wins rate and the
     logistic slope on the log length ratio), self-preference, invalid rate, tokens and price
     per 1,000 pairs. What the files cannot tell is listed as not measured."""
-    if (prompt_price is None) != (completion_price is None):
-        raise UsageError("give both --prompt-price and --completion-price, or neither")
-    prices = None
-    if prompt_price is not None and completion_price is not None:
-        prices = JudgePrices(
-            prompt_per_million=prompt_price, completion_per_million=completion_price
-        )
     card = report_card(
         read_card_records(judge_file),
         read_card_records(labels),
         names=(judge_file.name, labels.name),
         judge_model=judge_model,
-        prices=prices,
+        prices=prices_option(prompt_price, completion_price),
     )
     typer.echo(json.dumps(asdict(card)) if as_json else card_markdown(card), nl=not as_json)
     if as_json:

@@ -9,6 +9,8 @@ import typer
 
 from common.lists import comma_list
 from judges.language_control import LanguagePolicy
+from judges.usage import JudgePrices
+from service.cli.errors import UsageError
 from service.matrix.recipe import (
     MatrixRecipe,
     RecipeError,
@@ -41,6 +43,23 @@ JudgeOption = Annotated[
         "majority decides each order",
     ),
 ]
+PromptPriceOption = Annotated[
+    float | None, typer.Option(min=0, help="the judge's price of a million prompt tokens")
+]
+CompletionPriceOption = Annotated[
+    float | None, typer.Option(min=0, help="the judge's price of a million completion tokens")
+]
+
+
+def prices_option(prompt: float | None, completion: float | None) -> JudgePrices | None:
+    """The judge prices --prompt-price and --completion-price give (both, or neither)."""
+    if (prompt is None) != (completion is None):
+        raise UsageError("give both --prompt-price and --completion-price, or neither")
+    if prompt is None or completion is None:
+        return None
+    return JudgePrices(prompt_per_million=prompt, completion_per_million=completion)
+
+
 PlanOption = Annotated[
     bool,
     typer.Option(

@@ -23,7 +23,7 @@ from common.urls import shown
 from service.api.schemas import ComparisonView, JobStatus
 from service.matrix.recipe import MatrixRecipe
 from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
-from service.plans.model import CellPlan, MatrixPlan, RunPlan, combined
+from service.plans.model import MatrixPlan, RunPlan, matrix_plan
 
 MAX_POLL_FAILURES = 60
 
@@ -162,12 +162,7 @@ class MatrixClient:
             except EndpointRejectedError as error:
                 raise MatrixError(f"{key[0]} · {key[2]}: the service refused: {error}") from None
 
-        plans = await bounded_map(cells, one, self.concurrency)
-        return MatrixPlan(
-            cells=[CellPlan(row=row, baseline=baseline, language=language, plan=plan)
-                   for (row, baseline, language), plan in zip(cells, plans, strict=True)],
-            total=combined(plans),
-        )  # fmt: skip
+        return matrix_plan(cells, await bounded_map(cells, one, self.concurrency))
 
     async def cell(
         self,

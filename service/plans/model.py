@@ -126,3 +126,12 @@ class MatrixPlan(BaseModel):
 
     cells: list[CellPlan]
     total: RunPlan
+
+
+def matrix_plan(cells: Sequence[tuple[str, str, str]], plans: Sequence[RunPlan]) -> MatrixPlan:
+    """The plan of cells (row, baseline, language) from each one's plan, with their sum."""
+    return MatrixPlan(
+        cells=[CellPlan(row=row, baseline=baseline, language=language, plan=plan)
+               for (row, baseline, language), plan in zip(cells, plans, strict=True)],
+        total=combined(plans),
+    )  # fmt: skip

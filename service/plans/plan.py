@@ -13,19 +13,27 @@ throughput the store recorded in its last run (`throughput`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from common.openai_http import ClientSettings
 from common.store import off_loop
 from generators.cache import GenerationCache
 from generators.client import generation_body
 from judges.backends.factory import JudgeConfig
-from judges.backends.openai import JudgeModelConfig, judge_request
 from judges.cache import JudgmentCache
 from service.jobs.comparison_requests import ComparisonRequests
 from service.jobs.requests import ComparisonRequest
-from service.plans.model import GenerationKeys, JudgePlan, Needed, Rates, RunPlan, seconds_for
-from service.plans.throughput import recorded_rate
+from service.matrix.recipe import MatrixRecipe
+from service.plans.judge_calls import judge_plan, price_of
+from service.plans.model import (
+    GenerationKeys,
+    JudgePlan,
+    MatrixPlan,
+    Needed,
+    RunPlan,
+    matrix_plan,
+    seconds_for,
+)
+from service.plans.throughput import recorded_rates
 from service.plans.tokens import Prompt, count_tokens, estimated_tokens, server_root
 from service.plans.units import Units, missing_units
 
@@ -53,12 +61,8 @@ async def plan_comparisons(
     judges = [await _judge_plan(name, judge_configs.get(name), units, checker, notes)
               for name in dict.fromkeys(u.judge for u in units.judgments)
               | dict.fromkeys(name for name, _ in units.blocked)]  # fmt: skip
-    prices = [judge.price for judge in judges]
-    unpriced = [judge.judge for judge in judges if judge.price is None]
-    if unpriced:
-        notes.append(f"price unknown: no prices configured for {', '.join(unpriced)}")
     calls = len(units.judgments) + len(units.blocked)
-    rates = _rates(generation_cache.path, notes)
+    rates = recorded_rates(generation_cache.path, notes)
     seconds = seconds_for(len(units.generations), calls, rates)
     if seconds is None and (units.generations or calls):
         notes.append("time unknown: this store recorded no run of what is needed to time it")
@@ -72,7 +76,7 @@ async def plan_comparisons(
         generation_prompt_tokens=generated.tokens,
         exact_generation_tokens=generated.is_exact,
         judges=judges,
-        price=None if unpriced else sum(price or 0.0 for price in prices),
+        price=price_of(judges, notes),
         seconds=seconds,
         rates=rates,
         notes=notes,
@@ -80,6 +84,25 @@ async def plan_comparisons(
             needed=dict(zip(keys, generated.each, strict=True)), stored=units.stored_keys
         ),
     )
+
+
+async def plan_recipe(
+    checker: ComparisonRequests,
+    generation_cache: GenerationCache,
+    judgment_cache: JudgmentCache,
+    judge_configs: Mapping[str, JudgeConfig],
+    recipe: MatrixRecipe,
+    generator_client: ClientSettings,
+) -> MatrixPlan:
+    """The plan of a recipe's matrix on this store: each cell's, and their sum (the batch
+    path's units: a response two cells share is made once)."""
+    cells = [key for key in recipe.comparisons() if key[0] != key[1]]
+    plans = [
+        await plan_comparisons(checker, generation_cache, judgment_cache, judge_configs,
+                               [request], generator_client)
+        for request in recipe.cell_requests()
+    ]  # fmt: skip
+    return matrix_plan(cells, plans)
 
 
 async def _judge_plan(
@@ -91,30 +114,8 @@ async def _judge_plan(
 ) -> JudgePlan:
     calls = [unit.call for unit in units.judgments if unit.judge == name]
     blocked = [instruction for judge, instruction in units.blocked if judge == name]
-    if not isinstance(config, JudgeModelConfig):  # a local judge: no server, no tokens
-        notes.append(f"judge {name}: computed here, no tokens")
-        return JudgePlan(judge=name, calls=len(calls) + len(blocked), prompt_tokens=0,
-                         completion_tokens=0, exact_tokens=True, price=0.0)  # fmt: skip
-    api_key = config.api_key.get_secret_value() if config.api_key is not None else None
-    root = server_root(config.base_urls[0])
-    bodies = [judge_request(config, call.prompt, attempt=1) for call in calls]
-    counted = await count_tokens([Prompt(root, body, api_key) for body in bodies])
-    notes += [f"judge {name} prompts: {line}" for line in counted.how]
-    awaiting = _awaiting_tokens(blocked, checker, notes, name)
-    per_call = int(judge_request(config, "", attempt=1).get("max_tokens") or 0)
-    completion = per_call * (len(calls) + len(blocked))
-    prompt = counted.tokens + awaiting
-    price = None
-    if config.prices is not None:
-        price = (prompt * config.prices.prompt_per_million
-                 + completion * config.prices.completion_per_million) / 1e6  # fmt: skip
-    return JudgePlan(
-        judge=name,
-        calls=len(calls) + len(blocked),
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        exact_tokens=counted.is_exact and not blocked,
-        price=price,
+    return await judge_plan(
+        name, config, calls, len(blocked), _awaiting_tokens(blocked, checker, notes, name), notes
     )
 
 
@@ -132,15 +133,3 @@ def _awaiting_tokens(
     )
     return round(sum(estimated_tokens(checker.template.render(text, "", "")) + 2 * answer
                      for text in instructions))  # fmt: skip
-
-
-def _rates(store: Path, notes: list[str]) -> Rates:
-    found = {table: recorded_rate(store, table) for table in ("generations", "judgments")}
-    for table, rate in found.items():
-        if rate is not None:
-            notes.append(f"time: {table} at {rate.per_second:.1f}/s, this store's last run of "
-                         f"them ({rate.rows} in {rate.seconds:.0f} s)")  # fmt: skip
-    return Rates(
-        generations=None if found["generations"] is None else found["generations"].per_second,
-        judgments=None if found["judgments"] is None else found["judgments"].per_second,
-    )

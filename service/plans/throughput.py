@@ -9,6 +9,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.plans.model import Rates
+
 GAP_S = 120.0  # a longer pause between two writes ends a run
 NEWEST = 2000  # rows read at most
 MIN_ROWS = 5  # fewer tell nothing of a rate
@@ -49,3 +51,16 @@ def recorded_rate(store: Path, table: str) -> Rate | None:
     if len(run) < MIN_ROWS or run[0] - run[-1] <= 0:
         return None
     return Rate(len(run) - 1, run[0] - run[-1])
+
+
+def recorded_rates(store: Path, notes: list[str]) -> Rates:
+    """The store's recorded rates of responses and judge replies, each said in `notes`."""
+    found = {table: recorded_rate(store, table) for table in ("generations", "judgments")}
+    for table, rate in found.items():
+        if rate is not None:
+            notes.append(f"time: {table} at {rate.per_second:.1f}/s, this store's last run of "
+                         f"them ({rate.rows} in {rate.seconds:.0f} s)")  # fmt: skip
+    return Rates(
+        generations=None if found["generations"] is None else found["generations"].per_second,
+        judgments=None if found["judgments"] is None else found["judgments"].per_second,
+    )

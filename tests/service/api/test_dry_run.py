@@ -92,3 +92,12 @@ def test_a_plan_is_what_the_run_then_does(tmp_path: Path) -> None:
                 == (usage["prompt_tokens"] * 2.0 + judge["completion_tokens"] * 8.0) / 1e6
             )
             assert view["id"] != priced["id"] and jobs(backends) == 2
+
+            # a request the run would refuse, the plan refuses the same way
+            for bad in ({"model_a": "nope"}, {"judge": "nope"}, {"model_b": "good"}):
+                planned = httpx.post(f"{server}/v1/comparisons",
+                                     json=BODY | bad | {"dry_run": True})  # fmt: skip
+                submitted = httpx.post(f"{server}/v1/comparisons", json=BODY | bad)
+                assert planned.status_code == submitted.status_code >= 400
+                assert planned.json()["error"] == submitted.json()["error"]
+            assert jobs(backends) == 2

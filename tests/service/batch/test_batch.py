@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -61,6 +62,14 @@ def run_batch(backends: Backends, *extra: str) -> tuple[int, dict[str, object], 
     return done.returncode, summary, done.stderr
 
 
+def batch_plan(backends: Backends) -> dict[str, Any]:
+    """`sxs batch --plan --json`'s total."""
+    args = ["batch", "--config", str(backends.config), *RECIPE, "--plan", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout)["total"])
+
+
 def stored(folder: Path) -> tuple[int, int]:
     """(responses, valid judge replies) in the store."""
     with sqlite3.connect(folder / "sxs.db") as connection:
@@ -105,6 +114,13 @@ def test_the_ray_path_stores_what_the_service_then_reads_without_a_call(
     backends: Backends, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     generations, judge_calls = expected_units()
+    plan = batch_plan(backends)  # what it will do, without a call
+    assert sum(backends.log.generated.values()) == 0 and not backends.log.judged
+    assert plan["generations"] == {"needed": generations, "stored": 0}
+    # no response yet: two calls a pair (at most; the identical pairs will need none)
+    pairs = sum(len(instructions(language)) for _, _, language in CELLS)
+    assert plan["judge_calls"] == {"needed": 2 * pairs, "stored": 0}
+    assert plan["awaiting_generation"] == 2 * pairs
     code, summary, error = run_batch(backends)
     assert code == 0, error
     assert summary["submitted"] == generations + judge_calls
@@ -132,7 +148,10 @@ def test_the_ray_path_stores_what_the_service_then_reads_without_a_call(
     assert sum(alone.log.judged.values()) == judge_calls
     assert comparable(service_cells) == comparable(batch_cells)
 
-    # a rerun submits nothing
+    # a rerun plans nothing and submits nothing
+    again = batch_plan(backends)
+    assert again["generations"] == {"needed": 0, "stored": generations}
+    assert again["judge_calls"] == {"needed": 0, "stored": judge_calls}
     code, summary, error = run_batch(backends)
     assert code == 0, error
     assert summary["submitted"] == 0

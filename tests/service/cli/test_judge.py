@@ -303,3 +303,47 @@ def test_judge_results_feed_agreement_and_replay(tmp_path: Path) -> None:
     assert again["judge"].startswith("replay|")
     self_agreement = runner.invoke(app, ["agreement", str(judged), str(tmp_path / "again.jsonl")])
     assert self_agreement.output.startswith("agreement 100.0% [100.0, 100.0]  n=14")
+
+
+def test_a_judge_plan_is_what_judging_then_does(tmp_path: Path) -> None:
+    """`sxs judge --plan`: no judge call; the calls it says are the calls made, its prompt
+    tokens (the server's /tokenize) are the usage then reported, its price follows from the
+    prices given; after the run it plans nothing."""
+    pairs = write_pairs(
+        tmp_path / "pairs.jsonl",
+        [
+            {
+                "id": i,
+                "instruction": f"q {i}",
+                "response_a": "a " * (i % 5 + 1),
+                "response_b": "a a a",
+            }
+            for i in range(20)
+        ],
+    )
+    asked: list[str] = []
+
+    def counting(prompt: str) -> str:
+        asked.append(prompt)
+        return prefer_longer(prompt)
+
+    args = ("judge", pairs, "-b", "openai", "--model", "stub", "--db", tmp_path / "store.db",
+            "--prompt-price", "3", "--completion-price", "15", "--json")  # fmt: skip
+    with serving(create_app(counting)) as url:
+        planned = runner.invoke(app, [*map(str, args), "--base-url", url, "--plan"])
+        assert planned.exit_code == 0, planned.output
+        plan = json.loads(planned.stdout)["total"]
+        assert asked == []
+        judged = summary_of(sxs(*args, "--base-url", url, cwd=tmp_path))
+        again = json.loads(
+            runner.invoke(app, [*map(str, args), "--base-url", url, "--plan"]).stdout
+        )["total"]
+    (judge,) = plan["judges"]
+    identical = 4  # i = 2, 7, 12, 17: "a a a " against "a a a", the same once stripped
+    assert plan["judge_calls"] == {"needed": judged["judge_calls"], "stored": 0}
+    assert len(asked) == judged["judge_calls"] == 2 * (20 - identical)
+    assert judge["exact_tokens"] and judge["prompt_tokens"] == judged["usage"]["prompt_tokens"]
+    assert judge["price"] == pytest.approx(
+        (judge["prompt_tokens"] * 3 + judge["completion_tokens"] * 15) / 1e6
+    )
+    assert again["judge_calls"] == {"needed": 0, "stored": judged["judge_calls"]}
