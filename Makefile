@@ -31,7 +31,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: lint typecheck vllm  ## lint, types, and the default suite (vLLM included; slow, gpu not)
-	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/pytest -m "not slow and not gpu"
+	SXS_VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python $(BIN)/pytest -m "not slow and not gpu" --durations=15
 
 bench: setup vllm  ## performance figures (see benchmarks/)
 	$(BIN)/python benchmarks/judge_throughput.py

@@ -62,12 +62,18 @@ class RunPlan(BaseModel):
     generation_keys: GenerationKeys
 
 
-def seconds_for(generations: int, calls: int, rates: Rates) -> float | None:
-    """The time of `generations` and `calls` at `rates`; None where a rate needed is unknown."""
+def seconds_for(
+    generations: int, calls: int, rates: Rates, notes: list[str] | None = None
+) -> float | None:
+    """The time of `generations` and `calls` at `rates`; None where a rate needed is unknown
+    (said in `notes`, when given)."""
     seconds = 0.0
-    for count, rate in ((generations, rates.generations), (calls, rates.judgments)):
+    for count, rate, what in ((generations, rates.generations, "responses"),
+                              (calls, rates.judgments, "judge replies")):  # fmt: skip
         if count:
             if rate is None:
+                if notes is not None:
+                    notes.append(f"time unknown: this store recorded no run of {what} to time")
                 return None
             seconds += count / rate
     return seconds

@@ -35,10 +35,8 @@ async def plan_pairs(
     needed = [call for key, call in calls.items() if key not in stored]
     notes: list[str] = []
     plan = await judge_plan(judge.identity, config, needed, 0, 0, notes)
-    rates = recorded_rates(store, notes) if cache is not None else recorded_rates(Path(), notes)
-    seconds = seconds_for(0, len(needed), rates)
-    if seconds is None:
-        notes.append("time unknown: this store recorded no run of judge replies to time it")
+    rates = recorded_rates(store, notes)
+    seconds = seconds_for(0, len(needed), rates, notes)
     return RunPlan(
         comparisons=1,
         items=len(pairs),

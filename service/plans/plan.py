@@ -62,10 +62,8 @@ async def plan_comparisons(
               for name in dict.fromkeys(u.judge for u in units.judgments)
               | dict.fromkeys(name for name, _ in units.blocked)]  # fmt: skip
     calls = len(units.judgments) + len(units.blocked)
-    rates = recorded_rates(generation_cache.path, notes)
-    seconds = seconds_for(len(units.generations), calls, rates)
-    if seconds is None and (units.generations or calls):
-        notes.append("time unknown: this store recorded no run of what is needed to time it")
+    rates = await off_loop(recorded_rates, generation_cache.path, notes)
+    seconds = seconds_for(len(units.generations), calls, rates, notes)
     keys = [unit.key for unit in units.generations]
     return RunPlan(
         comparisons=len(requests),

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from common.concurrency import bounded_map
+from common.openai_http import without_userinfo
 
 PROBE_TIMEOUT_S = 5.0
 # tokens a character, by Unicode block, fitted to Gemma 3's 262k vocabulary on the parallel
@@ -75,8 +76,9 @@ class Prompt:
 
 
 def server_root(base_url: str) -> str:
-    """An OpenAI-compatible base URL's server root (vLLM's /tokenize is not under /v1)."""
-    url = base_url.rstrip("/")
+    """An OpenAI-compatible base URL's server root (vLLM's /tokenize is not under /v1), without
+    user-info: the run never sends it, nor does the plan (the configured key goes as Bearer)."""
+    url = without_userinfo(base_url).rstrip("/")
     return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
