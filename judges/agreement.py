@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -54,6 +55,9 @@ class LabelRecord(BaseModel):
     @classmethod
     def _as_text(cls, value: object) -> object:
         return number_as_text(value)
+
+
+Record = TypeVar("Record", bound=LabelRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +119,13 @@ def item_agreement(first: Label, second: Label) -> float:
 
 def read_labels(path: Path) -> dict[str, LabelRecord]:
     """Label records by id; a repeated id is an error naming its line."""
-    labels: dict[str, LabelRecord] = {}
-    for number, record in read_models(path, LabelRecord):
+    return read_records(path, LabelRecord)
+
+
+def read_records(path: Path, model: type[Record]) -> dict[str, Record]:
+    """Records of `model` (a label record) by id; a repeated id is an error naming its line."""
+    labels: dict[str, Record] = {}
+    for number, record in read_models(path, model):
         if record.id in labels:
             raise InputFileError(str(path), number, f"id {record.id!r} is labelled twice")
         labels[record.id] = record

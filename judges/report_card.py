@@ -21,11 +21,16 @@ from typing import Any
 
 from pydantic import model_validator
 
-from common.errors import InputFileError
-from common.jsonl import read_models
-from judges.agreement import JudgeBehaviour, LabelRecord, Share, agreement, behaviour
+from judges.agreement import (
+    JudgeBehaviour,
+    LabelRecord,
+    Share,
+    agreement,
+    behaviour,
+    read_records,
+)
 from judges.errors import NothingToCompareError
-from judges.results import Label
+from judges.results import Label, response_fields
 from judges.usage import JudgePrices, TokenUsage, total
 
 
@@ -41,12 +46,7 @@ class CardRecord(LabelRecord):
     @model_validator(mode="before")
     @classmethod
     def _lengths_from_responses(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for side in ("a", "b"):
-                response = data.get(f"response_{side}")
-                if isinstance(response, str) and data.get(f"length_{side}") is None:
-                    data = data | {f"length_{side}": len(response)}
-        return data
+        return response_fields(data) | data if isinstance(data, dict) else data
 
     @property
     def usage(self) -> TokenUsage:
@@ -55,13 +55,8 @@ class CardRecord(LabelRecord):
 
 
 def read_card_records(path: Path) -> dict[str, CardRecord]:
-    """A judge (or label) file's records by id; a repeated id is an error naming its line."""
-    records: dict[str, CardRecord] = {}
-    for number, record in read_models(path, CardRecord):
-        if record.id in records:
-            raise InputFileError(str(path), number, f"id {record.id!r} appears twice")
-        records[record.id] = record
-    return records
+    """A judge (or label) file's records by id (`read_labels`, with lengths and models)."""
+    return read_records(path, CardRecord)
 
 
 @dataclass(frozen=True, slots=True)

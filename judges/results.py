@@ -61,6 +61,16 @@ class RecordedVote(BaseModel):
     ba: RecordedCall | None = None
 
 
+def response_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """`empty_*` and `length_*` (characters) of the responses a record carries."""
+    fields: dict[str, Any] = {}
+    for side in ("a", "b"):
+        response = record.get(f"response_{side}")
+        if isinstance(response, str):
+            fields |= {f"empty_{side}": not response.strip(), f"length_{side}": len(response)}
+    return fields
+
+
 def _verdict(call: RecordedCall | None) -> Verdict | None:
     return call.verdict if call is not None else None
 
@@ -92,13 +102,7 @@ class RecordedPair(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_responses(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for side in ("a", "b"):
-                response = data.get(f"response_{side}")
-                if isinstance(response, str):
-                    data = {f"empty_{side}": not response.strip(),
-                            f"length_{side}": len(response)} | data  # fmt: skip
-        return data
+        return response_fields(data) | data if isinstance(data, dict) else data
 
     def judged(
         self, on_language_a: bool | None = None, on_language_b: bool | None = None
