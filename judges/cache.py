@@ -60,11 +60,22 @@ class JudgmentCache:
         }
 
     @writes
-    def put_many(self, judge: str, template_hash: str, items: Mapping[str, JudgeReply]) -> None:
-        """Store replies; a key already present keeps its first valid reply."""
+    def put_many(
+        self,
+        judge: str,
+        template_hash: str,
+        items: Mapping[str, JudgeReply],
+        arrived: Mapping[str, float] | None = None,
+    ) -> None:
+        """Store replies; a key already present keeps its first valid reply. `arrived`: when
+        each reply came (its row's `created_at`, which a plan's time estimate reads; default:
+        now)."""
+        times = arrived or {}
         self._store.put_many(
             [
-                {"key": key, "judge": judge, "template_hash": template_hash} | reply.fields()
+                {"key": key, "judge": judge, "template_hash": template_hash}
+                | reply.fields()
+                | ({"created_at": times[key]} if key in times else {})
                 for key, reply in items.items()
             ]
         )

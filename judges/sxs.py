@@ -14,6 +14,7 @@ interruption propagates); invalid replies are asked again by a later run (`judge
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -144,6 +145,7 @@ class SideBySide:
         # ... and across processes sharing the cache's store, a call claimed there
         self.claims = claims if self.cache is not None else None
         self._unsaved: dict[str, JudgeReply] = {}
+        self._arrived: dict[str, float] = {}  # when each unsaved reply came (its row's time)
 
     async def run(
         self, pairs: Sequence[Pair], on_result: Callable[[PairResult], None] | None = None
@@ -248,7 +250,7 @@ class SideBySide:
             self.counts.parse_retries += 1
         self._known[key] = reply
         if self.cache is not None:
-            self._unsaved[key] = reply
+            self._unsaved[key], self._arrived[key] = reply, time.time()
             if len(self._unsaved) >= self.flush_every:
                 await self._flush()
         return JudgedCall(reply, attempts=attempts, cached=False)
@@ -257,9 +259,13 @@ class SideBySide:
         if self.cache is None or not self._unsaved:
             return
         batch, self._unsaved = self._unsaved, {}
+        arrived = {key: self._arrived[key] for key in batch if key in self._arrived}
         try:
-            await off_loop(self.cache.put_many, self.judge.identity, self.template.hash, batch)
+            await off_loop(self.cache.put_many, self.judge.identity, self.template.hash, batch,
+                           arrived)  # fmt: skip
         except BaseException:  # kept for the next flush
             self._unsaved = batch | self._unsaved
             raise
+        for key in batch:
+            self._arrived.pop(key, None)
         self.counts.stored += len(batch)

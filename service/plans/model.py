@@ -32,6 +32,7 @@ class Rates(BaseModel):
 
     generations: float | None
     judgments: float | None
+    judge_prompt_tokens: float | None = None
 
 
 class GenerationKeys(BaseModel):
@@ -63,11 +64,18 @@ class RunPlan(BaseModel):
 
 
 def seconds_for(
-    generations: int, calls: int, rates: Rates, notes: list[str] | None = None
+    generations: int,
+    calls: int,
+    rates: Rates,
+    notes: list[str] | None = None,
+    prompt_tokens: int | None = None,
 ) -> float | None:
-    """The time of `generations` and `calls` at `rates`; None where a rate needed is unknown
-    (said in `notes`, when given)."""
+    """The time of `generations` and of `calls` (of `prompt_tokens` in all, where known: a
+    judge call's time follows its prompt) at `rates`; None where a rate needed is unknown (said
+    in `notes`, when given)."""
     seconds = 0.0
+    if calls and prompt_tokens and rates.judge_prompt_tokens:
+        seconds, calls = prompt_tokens / rates.judge_prompt_tokens, 0
     for count, rate, what in ((generations, rates.generations, "responses"),
                               (calls, rates.judgments, "judge replies")):  # fmt: skip
         if count:
@@ -99,6 +107,7 @@ def combined(plans: Sequence[RunPlan]) -> RunPlan:
             else (known.price or 0.0) + (judge.price or 0.0),
         )  # fmt: skip
     calls = sum(plan.judge_calls.needed for plan in plans)
+    prompt_tokens = sum(judge.prompt_tokens for judge in judges.values())
     rates = plans[0].rates if plans else Rates(generations=None, judgments=None)
     prices = [judge.price for judge in judges.values()]
     return RunPlan(
@@ -111,7 +120,7 @@ def combined(plans: Sequence[RunPlan]) -> RunPlan:
         exact_generation_tokens=all(plan.exact_generation_tokens for plan in plans),
         judges=list(judges.values()),
         price=None if None in prices else sum(price or 0.0 for price in prices),
-        seconds=seconds_for(len(needed), calls, rates),
+        seconds=seconds_for(len(needed), calls, rates, None, prompt_tokens),
         rates=rates,
         notes=list(dict.fromkeys(note for plan in plans for note in plan.notes)),
         generation_keys=GenerationKeys(needed=needed, stored=sorted(stored)),

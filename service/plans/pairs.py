@@ -36,7 +36,7 @@ async def plan_pairs(
     notes: list[str] = []
     plan = await judge_plan(judge.identity, config, needed, 0, 0, notes)
     rates = recorded_rates(store, notes)
-    seconds = seconds_for(0, len(needed), rates, notes)
+    seconds = seconds_for(0, len(needed), rates, notes, plan.prompt_tokens)
     return RunPlan(
         comparisons=1,
         items=len(pairs),

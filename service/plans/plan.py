@@ -63,7 +63,8 @@ async def plan_comparisons(
               | dict.fromkeys(name for name, _ in units.blocked)]  # fmt: skip
     calls = len(units.judgments) + len(units.blocked)
     rates = await off_loop(recorded_rates, generation_cache.path, notes)
-    seconds = seconds_for(len(units.generations), calls, rates, notes)
+    prompt_tokens = sum(judge.prompt_tokens for judge in judges)
+    seconds = seconds_for(len(units.generations), calls, rates, notes, prompt_tokens)
     keys = [unit.key for unit in units.generations]
     return RunPlan(
         comparisons=len(requests),

@@ -1,6 +1,7 @@
-"""The throughput a store has recorded, for a plan's time estimate: responses and judge
-replies a second over the most recent run that wrote them (the newest rows, back to the first
-gap of more than `GAP_S` between two writes), measured from the rows' `created_at`."""
+"""The throughput a store has recorded, for a plan's time estimate: responses a second, and
+judge replies (and their prompt tokens: a judge call's time follows its prompt's length) a
+second, over the most recent run that wrote them (the newest rows, back to the first gap of
+more than `GAP_S` between two), measured from the rows' `created_at` (a reply's arrival)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Rate:
 
     rows: int
     seconds: float
+    tokens: int | None = None  # the rows' prompt tokens, where every row has them
 
     @property
     def per_second(self) -> float:
@@ -36,21 +38,25 @@ def recorded_rate(store: Path, table: str) -> Rate | None:
         return None
     connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
-        times = [row[0] for row in connection.execute(
-            f"select created_at from {table} where created_at is not null "
-            "order by created_at desc limit ?", [NEWEST])]  # fmt: skip
+        column = "prompt_tokens" if table == "judgments" else "null"
+        rows = list(connection.execute(
+            f"select created_at, {column} from {table} where created_at is not null "
+            "order by created_at desc limit ?", [NEWEST]))  # fmt: skip
     except sqlite3.OperationalError:  # no such table yet
         return None
     finally:
         connection.close()
-    run = times[:1]
-    for newer, older in itertools.pairwise(times):
-        if newer - older > GAP_S:
+    run = rows[:1]
+    for newer, older in itertools.pairwise(rows):
+        if newer[0] - older[0] > GAP_S:
             break
         run.append(older)
-    if len(run) < MIN_ROWS or run[0] - run[-1] <= 0:
+    seconds = run[0][0] - run[-1][0] if run else 0.0
+    if len(run) < MIN_ROWS or seconds <= 0:
         return None
-    return Rate(len(run) - 1, run[0] - run[-1])
+    counts = [row[1] for row in run[:-1]]  # the oldest row starts the clock
+    tokens = sum(counts) if None not in counts else None
+    return Rate(len(run) - 1, seconds, tokens)
 
 
 def recorded_rates(store: Path, notes: list[str]) -> Rates:
@@ -58,9 +64,17 @@ def recorded_rates(store: Path, notes: list[str]) -> Rates:
     found = {table: recorded_rate(store, table) for table in ("generations", "judgments")}
     for table, rate in found.items():
         if rate is not None:
-            notes.append(f"time: {table} at {rate.per_second:.1f}/s, this store's last run of "
-                         f"them ({rate.rows} in {rate.seconds:.0f} s)")  # fmt: skip
+            tokens = (
+                ""
+                if rate.tokens is None
+                else f", {rate.tokens / rate.seconds:,.0f} prompt tokens/s"
+            )
+            notes.append(f"time: {table} at {rate.per_second:.1f}/s{tokens}, this store's last "
+                         f"run of them ({rate.rows} in {rate.seconds:.0f} s)")  # fmt: skip
+    judged = found["judgments"]
     return Rates(
         generations=None if found["generations"] is None else found["generations"].per_second,
-        judgments=None if found["judgments"] is None else found["judgments"].per_second,
-    )
+        judgments=None if judged is None else judged.per_second,
+        judge_prompt_tokens=None if judged is None or judged.tokens is None
+        else judged.tokens / judged.seconds,
+    )  # fmt: skip

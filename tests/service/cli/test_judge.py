@@ -347,3 +347,5 @@ def test_a_judge_plan_is_what_judging_then_does(tmp_path: Path) -> None:
         (judge["prompt_tokens"] * 3 + judge["completion_tokens"] * 15) / 1e6
     )
     assert again["judge_calls"] == {"needed": 0, "stored": judged["judge_calls"]}
+    # the run's replies are stored with the times they came (one flush at the end): a rate
+    assert plan["rates"]["judgments"] is None and again["rates"]["judgments"] > 0
