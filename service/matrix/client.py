@@ -22,7 +22,7 @@ from common.openai_http import ClientSettings, OpenAIHttp, RetryPolicy
 from common.urls import shown
 from service.api.schemas import ComparisonView, JobStatus
 from service.matrix.recipe import MatrixRecipe
-from service.matrix.results import DIAGONAL_SCORE, Cell, MatrixResults
+from service.matrix.results import DIAGONAL_SCORE, NO_VALID_JUDGMENT, Cell, MatrixResults
 from service.plans.model import MatrixPlan, RunPlan, matrix_plan
 
 MAX_POLL_FAILURES = 60
@@ -216,7 +216,7 @@ def cell_of(view: ComparisonView, row: str, language: str, baseline: str) -> Cel
     summary = view.summary
     if summary is None:
         return Cell(row=row, language=language, baseline=baseline, job_id=view.id,
-                    error="no valid judgment")  # fmt: skip
+                    error=NO_VALID_JUDGMENT)  # fmt: skip
     return Cell(
         row=row,
         language=language,
@@ -247,5 +247,5 @@ def cell_of(view: ComparisonView, row: str, language: str, baseline: str) -> Cel
         judge_replies_without_usage=summary.usage.unreported,
         judge_cost=view.judge_cost,
         job_id=view.id,
-        error=None if summary.score is not None else "no valid judgment",
+        error=None if summary.score is not None else NO_VALID_JUDGMENT,
     )

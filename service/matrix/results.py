@@ -21,6 +21,7 @@ from judges.statistics import PanelSummary
 from service.matrix.recipe import MatrixRecipe, RowSpec
 
 DIAGONAL_SCORE = 50.0
+NO_VALID_JUDGMENT = "no valid judgment"  # a cell whose every pair the judge left invalid
 NOT_IN_CSV = {"panel"}  # nested: matrix.json and matrix.md show it
 
 
