@@ -131,8 +131,10 @@ def demo(
     # said here; any other missing cell (a failed job, a backend error) fails the demo
     unjudged = [c for c in student_results.missing() if c.error == NO_VALID_JUDGMENT]
     if unjudged:
-        typer.echo(f"{len(unjudged)} cells of the distilled judge's matrix have no valid verdict "
-                   "(no '1' or '2' among its top tokens on any pair; see its card above)")  # fmt: skip
+        typer.echo(
+            f"{len(unjudged)} cells of the distilled judge's matrix have no valid verdict "
+            "(no '1' or '2' among its top tokens on any pair; see its card)"
+        )
     missing = len(results.missing()) + len(student_results.missing()) - len(unjudged)
     if missing:
         raise CommandFailedError(f"{missing} cells failed; see {out / 'matrix'}/matrix.json "
