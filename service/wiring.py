@@ -27,7 +27,7 @@ from service.jobs.metrics import Metrics
 from service.jobs.requests import ComparisonRequest
 from service.jobs.store import JobStore
 from service.plans.model import RunPlan
-from service.plans.plan import plan_comparisons
+from service.plans.plan import Planner
 from service.settings import ServiceSettings
 
 
@@ -48,17 +48,16 @@ class Service:
     metrics: Metrics
     health: HealthChecker
 
-    async def plan(self, request: ComparisonRequest) -> RunPlan:
-        """What a comparison's run would do (`service.plans`): no call, no job."""
+    @property
+    def planner(self) -> Planner:
+        """Plans of runs on this service's store (`service.plans`): no call, no job."""
         comparisons = self.comparisons
-        return await plan_comparisons(
-            comparisons,
-            comparisons.generation_cache,
-            self.judgment_cache,
-            self.settings.judges,
-            [request],
-            comparisons.generator_client,
-        )
+        return Planner(comparisons, comparisons.generation_cache, self.judgment_cache,
+                       self.settings.judges, comparisons.generator_client)  # fmt: skip
+
+    async def plan(self, request: ComparisonRequest) -> RunPlan:
+        """What a comparison's run would do: no call, no job."""
+        return await self.planner.comparisons([request])
 
     def token_ok(self, header: str | None) -> bool:
         """Whether the Authorization header carries the configured token (constant time)."""

@@ -30,7 +30,6 @@ from service.batch.pipeline import RaySettings
 from service.cli.console import print_plan
 from service.cli.errors import checked
 from service.cli.options import JudgeOption, PlanOption, matrix_recipe
-from service.plans.plan import plan_recipe
 from service.settings import load_settings
 from service.wiring import Service, build_service
 
@@ -118,10 +117,7 @@ def batch(
     )
     service = build_service(load_settings(config))
     if plan:
-        context = batch_context(service)
-        print_plan(asyncio.run(plan_recipe(context.requests, context.generation_cache,
-                                           context.judgment_cache, context.judge_configs, recipe,
-                                           context.generator_client)), as_json)  # fmt: skip
+        print_plan(asyncio.run(service.planner.recipe(recipe)), as_json)
         return
 
     def engine() -> EngineSpec:

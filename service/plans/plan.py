@@ -13,6 +13,7 @@ throughput the store recorded in its last run (`throughput`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from common.openai_http import ClientSettings
 from common.store import off_loop
@@ -38,70 +39,65 @@ from service.plans.tokens import Prompt, count_tokens, estimated_tokens, server_
 from service.plans.units import Units, missing_units
 
 
-async def plan_comparisons(
-    checker: ComparisonRequests,
-    generation_cache: GenerationCache,
-    judgment_cache: JudgmentCache,
-    judge_configs: Mapping[str, JudgeConfig],
-    requests: list[ComparisonRequest],
-    generator_client: ClientSettings,
-) -> RunPlan:
-    """The plan of `requests` on this store (each request checked as a submission is)."""
-    for request in requests:
-        checker.submission(request)  # a request the run would refuse is refused here
-    units = await off_loop(missing_units, checker, generation_cache, judgment_cache, requests)
-    registry, notes = checker.registry, []
-    generation_prompts = [
-        Prompt(server_root(registry.served(unit.request.model).endpoints[0]),
-               generation_body(registry, unit.request), generator_client.api_key)
-        for unit in units.generations
-    ]  # fmt: skip
-    generated = await count_tokens(generation_prompts)
-    notes += [f"generation prompts: {line}" for line in generated.how]
-    judges = [await _judge_plan(name, judge_configs.get(name), units, checker, notes)
-              for name in dict.fromkeys(u.judge for u in units.judgments)
-              | dict.fromkeys(name for name, _ in units.blocked)]  # fmt: skip
-    calls = len(units.judgments) + len(units.blocked)
-    rates = await off_loop(recorded_rates, generation_cache.path, notes)
-    prompt_tokens = sum(judge.prompt_tokens for judge in judges)
-    seconds = seconds_for(len(units.generations), calls, rates, notes, prompt_tokens)
-    keys = [unit.key for unit in units.generations]
-    return RunPlan(
-        comparisons=len(requests),
-        items=sum(len(checker.items(request)) for request in requests),
-        generations=Needed(needed=len(units.generations), stored=units.stored_generations),
-        judge_calls=Needed(needed=calls, stored=units.stored_judgments),
-        awaiting_generation=len(units.blocked),
-        generation_prompt_tokens=generated.tokens,
-        exact_generation_tokens=generated.is_exact,
-        judges=judges,
-        price=price_of(judges, notes),
-        seconds=seconds,
-        rates=rates,
-        notes=notes,
-        generation_keys=GenerationKeys(
-            needed=dict(zip(keys, generated.each, strict=True)), stored=units.stored_keys
-        ),
-    )
+@dataclass(frozen=True, slots=True)
+class Planner:
+    """Plans runs on one store: the service's request checks, its caches, the judges' settings
+    and the generators' client (what the run itself would use)."""
 
+    checker: ComparisonRequests
+    generation_cache: GenerationCache
+    judgment_cache: JudgmentCache
+    judge_configs: Mapping[str, JudgeConfig]
+    generator_client: ClientSettings
 
-async def plan_recipe(
-    checker: ComparisonRequests,
-    generation_cache: GenerationCache,
-    judgment_cache: JudgmentCache,
-    judge_configs: Mapping[str, JudgeConfig],
-    recipe: MatrixRecipe,
-    generator_client: ClientSettings,
-) -> MatrixPlan:
-    """The plan of a recipe's matrix on this store: each cell's, and their sum (the batch
-    path's units: a response two cells share is made once)."""
-    cells = [key for key in recipe.comparisons() if key[0] != key[1]]
-    plans = [
-        await plan_comparisons(checker, generation_cache, judgment_cache, judge_configs,
-                               [request], generator_client)
-        for request in recipe.cell_requests()
-    ]  # fmt: skip
-    return matrix_plan(cells, plans)
+    async def comparisons(self, requests: list[ComparisonRequest]) -> RunPlan:
+        """The plan of `requests` (each checked as a submission is)."""
+        checker = self.checker
+        for request in requests:
+            checker.submission(request)  # a request the run would refuse is refused here
+        units = await off_loop(
+            missing_units, checker, self.generation_cache, self.judgment_cache, requests
+        )
+        registry, notes = checker.registry, []
+        generation_prompts = [
+            Prompt(server_root(registry.served(unit.request.model).endpoints[0]),
+                   generation_body(registry, unit.request), self.generator_client.api_key)
+            for unit in units.generations
+        ]  # fmt: skip
+        generated = await count_tokens(generation_prompts)
+        notes += [f"generation prompts: {line}" for line in generated.how]
+        judges = [await _judge_plan(name, self.judge_configs.get(name), units, checker, notes)
+                  for name in dict.fromkeys(u.judge for u in units.judgments)
+                  | dict.fromkeys(name for name, _ in units.blocked)]  # fmt: skip
+        calls = len(units.judgments) + len(units.blocked)
+        rates = await off_loop(recorded_rates, self.generation_cache.path, notes)
+        prompt_tokens = sum(judge.prompt_tokens for judge in judges)
+        seconds = seconds_for(len(units.generations), calls, rates, notes, prompt_tokens)
+        keys = [unit.key for unit in units.generations]
+        return RunPlan(
+            comparisons=len(requests),
+            items=sum(len(checker.items(request)) for request in requests),
+            generations=Needed(needed=len(units.generations), stored=units.stored_generations),
+            judge_calls=Needed(needed=calls, stored=units.stored_judgments),
+            awaiting_generation=len(units.blocked),
+            generation_prompt_tokens=generated.tokens,
+            exact_generation_tokens=generated.is_exact,
+            judges=judges,
+            price=price_of(judges, notes),
+            seconds=seconds,
+            rates=rates,
+            notes=notes,
+            generation_keys=GenerationKeys(
+                needed=dict(zip(keys, generated.each, strict=True)), stored=units.stored_keys
+            ),
+        )
+
+    async def recipe(self, recipe: MatrixRecipe) -> MatrixPlan:
+        """The plan of a recipe's matrix: each cell's, and their sum (the batch path's units:
+        a response two cells share is made once)."""
+        cells = [key for key in recipe.comparisons() if key[0] != key[1]]
+        plans = [await self.comparisons([request]) for request in recipe.cell_requests()]
+        return matrix_plan(cells, plans)
 
 
 async def _judge_plan(
