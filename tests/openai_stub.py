@@ -112,8 +112,10 @@ def create_app(
     policy: Policy = prefer_longer,
     finish_reason: str = "length",
     models: tuple[str, ...] = ("judge",),
+    tokenized: list[str] | None = None,
 ) -> Any:
-    """The same judge as an ASGI app, for uvicorn on loopback; /v1/models lists `models`."""
+    """The same judge as an ASGI app, for uvicorn on loopback; /v1/models lists `models`;
+    every prompt /tokenize counts is appended to `tokenized` when given."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -131,7 +133,10 @@ def create_app(
         return JSONResponse({"object": "list", "data": [{"id": name} for name in models]})
 
     async def tokenize(request: Request) -> JSONResponse:  # vLLM's /tokenize, the stub's count
-        count = len(_prompt_of(await request.json()).split())
+        prompt = _prompt_of(await request.json())
+        if tokenized is not None:
+            tokenized.append(prompt)
+        count = len(prompt.split())
         return JSONResponse({"count": count, "max_model_len": 8192, "tokens": list(range(count))})
 
     routes = [

@@ -100,29 +100,35 @@ class TokenCount:
 
 
 async def count_tokens(prompts: Sequence[Prompt], concurrency: int = 16) -> TokenCount:
-    """The tokens of `prompts`, exact where their server tokenizes, else estimated."""
-    roots = sorted({prompt.root for prompt in prompts})
+    """The tokens of `prompts`, exact where their server tokenizes, else estimated. Each prompt
+    is sent once: a server's first prompt is its probe, and the probe's count is kept."""
+    firsts = {prompt.root: index for index, prompt in reversed(list(enumerate(prompts)))}
+    roots = sorted(firsts)
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
-        probes = await asyncio.gather(
-            *(_tokenizes(client, next(p for p in prompts if p.root == root)) for root in roots)
-        )
-        counting = {root for root, why in zip(roots, probes, strict=True) if why is None}
+        probes = await asyncio.gather(*(_probe(client, prompts[firsts[root]]) for root in roots))
+        probed = {
+            firsts[root]: count
+            for root, count in zip(roots, probes, strict=True)
+            if isinstance(count, int)
+        }
+        counting = {prompts[index].root for index in probed}
         how = [f"exact: {root}/tokenize" for root in sorted(counting)] + [
             f"estimated by script: {root} ({why})"
             for root, why in zip(roots, probes, strict=True)
-            if why is not None
+            if isinstance(why, str)
         ]
 
-        async def one(prompt: Prompt) -> int:  # -1: not counted (bounded_map drops None)
-            if prompt.root not in counting:
-                return -1
+        async def one(index: int) -> int:  # -1: not counted (bounded_map drops None)
+            prompt = prompts[index]
+            if index in probed or prompt.root not in counting:
+                return probed.get(index, -1)
             try:
                 answer = await _tokenize(client, prompt)
                 return int(answer.json()["count"]) if answer.status_code == 200 else -1
             except (httpx.HTTPError, ValueError, KeyError, TypeError):
                 return -1  # estimated instead
 
-        counted = await bounded_map(list(prompts), one, concurrency)
+        counted = await bounded_map(list(range(len(prompts))), one, concurrency)
     each = [
         count if count >= 0 else round(estimated_tokens(prompt.text()))
         for prompt, count in zip(prompts, counted, strict=True)
@@ -131,8 +137,8 @@ async def count_tokens(prompts: Sequence[Prompt], concurrency: int = 16) -> Toke
     return TokenCount(sum(each), exact, len(each) - exact, how, each)
 
 
-async def _tokenizes(client: httpx.AsyncClient, prompt: Prompt) -> str | None:
-    """None when the server counts `prompt`'s tokens; else why not."""
+async def _probe(client: httpx.AsyncClient, prompt: Prompt) -> int | str:
+    """`prompt`'s tokens when its server counts them; else why not."""
     try:
         answer = await _tokenize(client, prompt)
     except httpx.HTTPError as error:
@@ -140,10 +146,9 @@ async def _tokenizes(client: httpx.AsyncClient, prompt: Prompt) -> str | None:
     if answer.status_code != 200:
         return f"/tokenize answered {answer.status_code}"
     try:
-        int(answer.json()["count"])
+        return int(answer.json()["count"])
     except (ValueError, KeyError, TypeError):
         return "/tokenize answered without a count"
-    return None
 
 
 async def _tokenize(client: httpx.AsyncClient, prompt: Prompt) -> httpx.Response:
