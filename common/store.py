@@ -216,6 +216,7 @@ class ContentStore:
         for name, kind in schema.items():
             if name not in existing:  # a store written by an older version
                 handle.add_column(name, kind)
+        handle.create_index(["created_at"], if_not_exists=True)  # a plan's newest rows
         self._columns = list(schema)
         names = ", ".join(self._columns)
         marks = ", ".join("?" * len(self._columns))
