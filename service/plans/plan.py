@@ -53,8 +53,8 @@ class Planner:
     async def comparisons(self, requests: list[ComparisonRequest]) -> RunPlan:
         """The plan of `requests` (each checked as a submission is)."""
         checker = self.checker
-        for request in requests:
-            checker.submission(request)  # a request the run would refuse is refused here
+        # a request the run would refuse is refused here; each spec counts its items
+        items = sum(checker.submission(request).total for request in requests)
         units = await off_loop(
             missing_units, checker, self.generation_cache, self.judgment_cache, requests
         )
@@ -76,7 +76,7 @@ class Planner:
         keys = [unit.key for unit in units.generations]
         return RunPlan(
             comparisons=len(requests),
-            items=sum(len(checker.items(request)) for request in requests),
+            items=items,
             generations=Needed(needed=len(units.generations), stored=units.stored_generations),
             judge_calls=Needed(needed=calls, stored=units.stored_judgments),
             awaiting_generation=len(units.blocked),
