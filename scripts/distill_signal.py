@@ -1,4 +1,4 @@
-"""How much of a teacher's verdicts a judge could learn without the reference answer.
+"""How much of a teacher's verdicts a judge could learn, without and with the reference answer.
 
 On the split `sxs judges distill` makes (by item, a third held out, seed 0), a logistic
 regression (scikit-learn) on three reference-free features of each judge prompt predicts the
@@ -7,6 +7,11 @@ letters in the instruction's script, and the product of the two. It prints the p
 accuracy on the held-out pairs, next to the simplest rule ("the answer in the instruction's
 script wins") and a constant answer. A student at chance where these are far above it is
 limited by itself, not by its data.
+
+With the eval set (`--eval-set`, default: the store's folder's eval.jsonl, as the demo writes
+it), it also prints rules that read the reference answer, as the `reference` teacher does:
+the answer sharing more of the reference's character trigrams wins, or more of its words;
+and how far the teacher's two chrF scores are apart (a student must resolve the close ones).
 
     .venv/bin/python scripts/distill_signal.py out/demo/sxs.db [--teacher reference]
 """
@@ -18,11 +23,14 @@ import math
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from generators.eval_sets import read_eval_set  # noqa: E402
+from judges.backends.reference import chrf  # noqa: E402
 from judges.distillation import TeacherPair, split_by_item  # noqa: E402
 from judges.verdicts import Verdict  # noqa: E402
 from service.distill.teacher import teacher_pairs  # noqa: E402
@@ -59,12 +67,54 @@ def rows(pairs: list[TeacherPair]) -> list[Row]:
     return made
 
 
+def overlap(answer: str, reference: str, units: Callable[[str], set[str]]) -> float:
+    """The share of the reference's units (trigrams, words) the answer has too."""
+    wanted = units(reference.lower())
+    return len(units(answer.lower()) & wanted) / len(wanted) if wanted else 0.0
+
+
+def trigrams(text: str) -> set[str]:
+    return {text[i : i + 3] for i in range(len(text) - 2)}
+
+
+def words(text: str) -> set[str]:
+    return set(text.split())
+
+
+def with_reference(pairs: list[TeacherPair], references: dict[tuple[str, str], str]) -> None:
+    """Print the reference-reading rules' per-order accuracy and the chrF gaps."""
+    rules = {"character trigrams": trigrams, "words": words}
+    right = dict.fromkeys(rules, 0)
+    gaps: list[float] = []
+    orders = 0
+    for pair in pairs:
+        reference = references.get((pair.item, pair.language))
+        if reference is None:
+            continue
+        if not pair.identical:
+            gaps.append(abs(chrf(pair.response_a, reference) - chrf(pair.response_b, reference)))
+        for _, first, second, verdict in pair.judged():
+            orders += 1
+            for name, units in rules.items():
+                picks_first = overlap(first, reference, units) >= overlap(second, reference, units)
+                right[name] += picks_first == (verdict is Verdict.FIRST)
+    if not orders:
+        print("no held-out pair has a reference in the eval set")
+        return
+    for name, count in right.items():
+        print(f"the answer with more of the reference's {name} wins: {100 * count / orders:.1f}%")
+    for limit in (2, 5, 10):
+        close = sum(gap < limit for gap in gaps) / len(gaps)
+        print(f"pairs whose chrF scores differ by < {limit} points: {100 * close:.1f}%")
+
+
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("store", type=Path)
     parser.add_argument("--teacher", default="reference")
+    parser.add_argument("--eval-set", type=Path, help="default: STORE's folder's eval.jsonl")
     args = parser.parse_args()
     split = split_by_item(teacher_pairs(args.store, args.teacher), 1 / 3, seed=0)
     train, held_out = rows(split.train), rows(split.held_out)
@@ -76,6 +126,14 @@ def main() -> None:
     print(f"logistic regression, 3 features: {100 * accuracy:.1f}% per-order accuracy")
     print(f"the answer in the instruction's script wins: {100 * by_script:.1f}%")
     print(f"one constant answer: {100 * constant:.1f}%")
+    eval_set = args.eval_set or args.store.parent / "eval.jsonl"
+    if eval_set.is_file():
+        references = {
+            (str(item.id), language): text
+            for item in read_eval_set(eval_set)
+            for language, text in item.reference.items()
+        }
+        with_reference(split.held_out, references)
 
 
 if __name__ == "__main__":
