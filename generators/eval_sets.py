@@ -51,6 +51,15 @@ def read_eval_set(path: Path) -> list[EvalItem]:
     return items
 
 
+def reference_answers(path: Path) -> dict[tuple[str, str], str]:
+    """Every reference answer of an eval set, by (item id, language)."""
+    return {
+        (str(item.id), language): text
+        for item in read_eval_set(path)
+        for language, text in item.reference.items()
+    }
+
+
 def languages_of(items: list[EvalItem]) -> list[str]:
     """The languages every item has, sorted."""
     common = set(items[0].text)

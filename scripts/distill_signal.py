@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generators.eval_sets import read_eval_set  # noqa: E402
+from generators.eval_sets import reference_answers  # noqa: E402
 from judges.backends.reference import chrf  # noqa: E402
 from judges.distillation import TeacherPair, split_by_item  # noqa: E402
 from judges.verdicts import Verdict  # noqa: E402
@@ -128,12 +128,7 @@ def main() -> None:
     print(f"one constant answer: {100 * constant:.1f}%")
     eval_set = args.eval_set or args.store.parent / "eval.jsonl"
     if eval_set.is_file():
-        references = {
-            (str(item.id), language): text
-            for item in read_eval_set(eval_set)
-            for language, text in item.reference.items()
-        }
-        with_reference(split.held_out, references)
+        with_reference(split.held_out, reference_answers(eval_set))
 
 
 if __name__ == "__main__":
