@@ -7,7 +7,8 @@ Modes:
   differ from the first answer and a rerun asks the same.
 - `logprobs`: one greedy token with `top_logprobs`; the verdict is whichever of '1' and '2'
   has the higher log-probability (tokens compared after stripping whitespace); both are
-  recorded. Neither among the top tokens → an invalid verdict, raw output kept. The
+  recorded. Neither among the top tokens, or both equally likely (a dead heat: in bf16,
+  digits a judge barely tells apart share a logit) → an invalid verdict, raw output kept. The
   log-probabilities do not change when asked again: no parse retry is spent.
 
 Failures, documented behaviour (retries as in `common.openai_http`):

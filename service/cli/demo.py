@@ -133,7 +133,8 @@ def demo(
     if unjudged:
         typer.echo(
             f"{len(unjudged)} cells of the distilled judge's matrix have no valid verdict "
-            "(no '1' or '2' among its top tokens on any pair; see its card)"
+            "(on every pair it found '1' and '2' equally likely, or neither among its top "
+            "tokens; see its card)"
         )
     missing = len(results.missing()) + len(student_results.missing()) - len(unjudged)
     if missing:

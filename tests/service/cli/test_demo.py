@@ -41,16 +41,17 @@ def run_demo(out: Path) -> subprocess.CompletedProcess[str]:
 
 def stored(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as connection:
-        return {
+        counts = {
             table: int(connection.execute(f"select count(*) from {table}").fetchone()[0])
             for table in ("generations", "judgments", "jobs")
-        } | {
-            "student judgments": int(
-                connection.execute(
-                    "select count(*) from judgments where judge like 'openai|judge-distilled|%'"
-                ).fetchone()[0]
-            )
         }
+        student = connection.execute(
+            "select count(*) from judgments where judge like 'openai|judge-distilled|%'"
+        ).fetchone()[0]
+        # an invalid reply asked again replaces its row (a new created_at): counted here
+        written = hash(tuple(connection.execute(
+            "select key, created_at from judgments order by key")))  # fmt: skip
+    return counts | {"student judgments": int(student), "judgment rows": written}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,7 @@ def test_the_demo_carries_a_real_signal_and_reuses_everything(demo: tuple[Path, 
     second = run_demo(out)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "trained " not in second.stderr  # every adapter reused
-    assert stored(out / "sxs.db") == before  # no generation, judgment or job added
+    assert stored(out / "sxs.db") == before  # no generation, judgment or job added or asked again
     assert load_results(out / "matrix" / "matrix.json").cells == results.cells
 
 
