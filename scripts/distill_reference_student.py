@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 from generators.eval_sets import reference_answers  # noqa: E402
 from generators.registry import load_registry  # noqa: E402
 from judges.agreement import item_agreement  # noqa: E402
-from judges.backends.reference import chrf  # noqa: E402
 from judges.distillation import Example, TeacherPair, balanced, split_by_item  # noqa: E402
 from judges.results import label_of  # noqa: E402
 from judges.verdicts import Order, Outcome, Verdict, outcome_of  # noqa: E402
+from scripts.distill_signal import chrf_gap  # noqa: E402
 from service.distill.teacher import teacher_pairs  # noqa: E402
 
 TEMPLATE = "Reference: {reference}\n1: {first}\n2: {second}\nWhich answer is closer to the reference, 1 or 2?"  # noqa: E501
@@ -48,17 +48,11 @@ def prompt(pair: TeacherPair, first: str, second: str, references: References) -
     return TEMPLATE.format(reference=reference, first=first, second=second)
 
 
-def gap(pair: TeacherPair, references: References) -> float:
-    """How far apart the teacher's two chrF scores are."""
-    reference = references[(pair.item, pair.language)]
-    return abs(chrf(pair.response_a, reference) - chrf(pair.response_b, reference))
-
-
 def training_rows(pairs: list[TeacherPair], references: References, margin: float) -> list[Any]:
     made = [
         Example(pair.id, order, prompt(pair, first, second, references), verdict)
         for pair in pairs
-        if gap(pair, references) >= margin
+        if chrf_gap(pair, references[(pair.item, pair.language)]) >= margin
         for order, first, second, verdict in pair.judged()
     ]
     return [example.row() for example in balanced(made, seed=0)]
@@ -70,12 +64,13 @@ def digit_margins(base: Path, adapter: Path, prompts: list[str]) -> list[float]:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from training.loss import decoder_states, head_logits
+
     tokenizer: Any = AutoTokenizer.from_pretrained(base)
     one, two = tokenizer.convert_tokens_to_ids(["1", "2"])
     model: Any = PeftModel.from_pretrained(
         AutoModelForCausalLM.from_pretrained(base, dtype="auto"), str(adapter)
     ).eval()
-    causal = model.get_base_model()
     encoded = [
         tokenizer.apply_chat_template(
             [{"role": "user", "content": text}], add_generation_prompt=True, return_dict=False
@@ -91,8 +86,7 @@ def digit_margins(base: Path, adapter: Path, prompts: list[str]) -> list[float]:
             pads = [width - len(encoded[index]) for index in chunk]
             ids = torch.tensor([[0] * p + encoded[i] for p, i in zip(pads, chunk, strict=True)])
             mask = torch.tensor([[0] * p + [1] * (width - p) for p in pads])
-            hidden = causal.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-            logits = causal.get_output_embeddings()(hidden[:, -1]).float()
+            logits = head_logits(model, decoder_states(model, ids, mask)[:, -1])
             for row, index in enumerate(chunk):
                 margins[index] = float(logits[row, one] - logits[row, two])
     return [margins[index] for index in range(len(encoded))]

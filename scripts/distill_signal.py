@@ -81,6 +81,11 @@ def words(text: str) -> set[str]:
     return set(text.split())
 
 
+def chrf_gap(pair: TeacherPair, reference: str) -> float:
+    """How far apart the teacher's two chrF scores of the pair are."""
+    return abs(chrf(pair.response_a, reference) - chrf(pair.response_b, reference))
+
+
 def with_reference(pairs: list[TeacherPair], references: dict[tuple[str, str], str]) -> None:
     """Print the reference-reading rules' per-order accuracy and the chrF gaps."""
     rules = {"character trigrams": trigrams, "words": words}
@@ -92,7 +97,7 @@ def with_reference(pairs: list[TeacherPair], references: dict[tuple[str, str], s
         if reference is None:
             continue
         if not pair.identical:
-            gaps.append(abs(chrf(pair.response_a, reference) - chrf(pair.response_b, reference)))
+            gaps.append(chrf_gap(pair, reference))
         for _, first, second, verdict in pair.judged():
             orders += 1
             for name, units in rules.items():

@@ -12,12 +12,28 @@ def labelled_loss(model: Any, ids: Any, mask: Any, labels: Any) -> Any:
     same loss transformers computes over every position, at a fraction of the head's cost)."""
     import torch
 
-    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = causal.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    hidden = decoder_states(model, ids, mask)
     targets = labels[:, 1:]
     keep = targets != -100
-    logits = causal.get_output_embeddings()(hidden[:, :-1][keep]).float()
-    softcap = getattr(causal.config, "final_logit_softcapping", None)
-    if softcap:
-        logits = torch.tanh(logits / softcap) * softcap
+    logits = head_logits(model, hidden[:, :-1][keep])
     return torch.nn.functional.cross_entropy(logits, targets[keep])
+
+
+def decoder_states(model: Any, ids: Any, mask: Any) -> Any:
+    """The last hidden states of a causal LM (or a peft model of one), before the LM head."""
+    return _causal(model).get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
+def head_logits(model: Any, hidden: Any) -> Any:
+    """The LM head on some hidden states, in float32, with the model's final-logit soft-cap
+    (Gemma 2's) as transformers applies it."""
+    import torch
+
+    causal = _causal(model)
+    logits = causal.get_output_embeddings()(hidden).float()
+    softcap = getattr(causal.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / softcap) * softcap if softcap else logits
+
+
+def _causal(model: Any) -> Any:
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
